@@ -1,0 +1,1 @@
+"""Speech: audio fetch and conversion, offline recognition with Vosk, Russian number words."""
