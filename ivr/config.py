@@ -1,0 +1,89 @@
+"""Settings, read from an environment mapping that the caller passes in.
+
+Nothing here reads ``os.environ`` on import: ``Settings.from_environ(os.environ)`` is called by
+the command line and by the WSGI entry point, and tests pass a dict of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ENV_PREFIX = "IVR_"
+
+# Fields read from a variable without the IVR_ prefix, as Twilio's own tools name them.
+_UNPREFIXED = {
+    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+}
+
+
+class ConfigError(Exception):
+    """The environment does not describe a usable configuration."""
+
+
+class Settings(BaseModel):
+    """Everything the server, the worker and the command line can be configured with."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    environment: Literal["production", "development", "test"] = "production"
+    database_url: str = "sqlite:///var/ivr.db"
+    public_url: str = "http://127.0.0.1:5000"
+    flows_dir: Path = Path("flows")
+    prompts_dir: Path = Path("prompts")
+    var_dir: Path = Path("var")
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    # Development only: answer webhooks without checking X-Twilio-Signature.
+    skip_signature_check: bool = False
+    voice_ru: str = "Polly.Tatyana"
+    voice_en: str = "Polly.Joanna"
+    # Where a caller goes when something inside the server fails.
+    fallback_queue: str = "operators"
+    # How often (seconds) a web worker looks at the flow files for edits.
+    reload_interval: float = Field(default=2.0, ge=0)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        if self.environment == "production" and self.skip_signature_check:
+            raise ValueError(
+                "IVR_SKIP_SIGNATURE_CHECK may only be set with IVR_ENVIRONMENT=development or test"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        """True unless the environment is explicitly development or test."""
+        return self.environment == "production"
+
+    def voice_for(self, lang: str) -> str:
+        """The configured ``<Say>`` voice for a language code such as ``ru``."""
+        return self.voice_en if lang == "en" else self.voice_ru
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable that sets ``field``."""
+        return _UNPREFIXED.get(field, ENV_PREFIX + field.upper())
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
+        """Build settings from ``environ`` (e.g. ``os.environ``); ``overrides`` win."""
+        values: dict[str, object] = {}
+        for field in cls.model_fields:
+            name = cls.env_name(field)
+            if name in environ and environ[name] != "":
+                values[field] = environ[name]
+        values.update(overrides)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{cls.env_name(str(err['loc'][0])) if err['loc'] else 'settings'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ConfigError(problems) from exc

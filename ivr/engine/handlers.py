@@ -1,0 +1,224 @@
+"""What each node kind does when the call enters it and when the caller answers it.
+
+The table ``HANDLERS`` maps a node kind to its handler; a new node kind registers one here
+and touches nothing else in the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ivr.engine.run import END, WAIT, Goto, Outcome, Run
+from ivr.engine.state import Event
+from ivr.engine.steps import Dial, Enqueue, Gather, Hangup, Pause
+from ivr.flows import validate
+from ivr.flows.nodes import (
+    OPERATOR_KEY,
+    REPEAT_KEY,
+    DialNode,
+    GotoNode,
+    HangupNode,
+    MenuNode,
+    Node,
+    PromptNode,
+    QueueNode,
+    ScheduleNode,
+    normalise_speech,
+)
+from ivr.schedule import LineState, state_at
+
+
+class NodeHandler(Protocol):
+    """The behaviour of one node kind."""
+
+    def enter(self, node_id: str, node: Any, run: Run) -> Outcome:
+        """The call arrives at the node."""
+
+    def resume(self, node_id: str, node: Any, event: Event, run: Run) -> Outcome:
+        """The caller (or Twilio) answers the node's question."""
+
+
+class _Passive:
+    """Nodes that never wait: a late or repeated webhook just enters them again."""
+
+    def enter(self, node_id: str, node: Any, run: Run) -> Outcome:
+        raise NotImplementedError
+
+    def resume(self, node_id: str, node: Any, event: Event, run: Run) -> Outcome:
+        return self.enter(node_id, node, run)
+
+
+class PromptHandler(_Passive):
+    def enter(self, node_id: str, node: PromptNode, run: Run) -> Outcome:
+        run.say(node.say)
+        if node.pause:
+            run.steps.append(Pause(max(1, round(node.pause))))
+        return Goto(node.next)
+
+
+class GotoHandler(_Passive):
+    def enter(self, node_id: str, node: GotoNode, run: Run) -> Outcome:
+        run.say(node.say)
+        return Goto(node.to)
+
+
+class HangupHandler(_Passive):
+    def enter(self, node_id: str, node: HangupNode, run: Run) -> Outcome:
+        run.say(node.say or run.flow.defaults.goodbye)
+        run.steps.append(Hangup())
+        return END
+
+
+class ScheduleHandler(_Passive):
+    def enter(self, node_id: str, node: ScheduleNode, run: Run) -> Outcome:
+        run.say(node.say)
+        schedule = run.flow.runtime_schedule
+        line_state = LineState.OPEN if schedule is None else state_at(schedule, run.now)
+        if line_state is LineState.OPEN:
+            return Goto(node.open)
+        if line_state is LineState.HOLIDAY and node.holiday is not None:
+            return Goto(node.holiday)
+        return Goto(node.closed)
+
+
+class MenuHandler:
+    def enter(self, node_id: str, node: MenuNode, run: Run) -> Outcome:
+        run.reset_attempts(node_id)
+        self._ask(node, run)
+        return WAIT
+
+    def resume(self, node_id: str, node: MenuNode, event: Event, run: Run) -> Outcome:
+        defaults = run.flow.defaults
+        if event.kind == "digits" and event.digits:
+            key = event.digits[0]
+            if key == REPEAT_KEY:
+                self._ask(node, run)
+                return WAIT
+            if key in node.options:
+                return self._choose(node_id, node, key, run)
+            if key == OPERATOR_KEY:
+                return self._to_operator(node_id, node, run)
+            return self._fail(node_id, node, run, node.no_match or defaults.no_match)
+        if event.kind == "speech":
+            heard = normalise_speech(event.speech)
+            if _mentions(heard, defaults.repeat_keywords):
+                self._ask(node, run)
+                return WAIT
+            for key, option in node.options.items():
+                if _mentions(heard, option.keywords):
+                    return self._choose(node_id, node, key, run)
+            if _mentions(heard, defaults.operator_keywords):
+                return self._to_operator(node_id, node, run)
+            return self._fail(node_id, node, run, node.no_match or defaults.no_match)
+        if event.kind == "timeout":
+            return self._fail(node_id, node, run, node.no_input or defaults.no_input)
+        # Anything else (a stray webhook) asks the question again without counting a miss.
+        self._ask(node, run)
+        return WAIT
+
+    def _choose(self, node_id: str, node: MenuNode, key: str, run: Run) -> Outcome:
+        run.reset_attempts(node_id)
+        option = node.options[key]
+        if option.lang is not None:
+            run.state.lang = option.lang
+        return Goto(option.go)
+
+    def _to_operator(self, node_id: str, node: MenuNode, run: Run) -> Outcome:
+        run.reset_attempts(node_id)
+        target = validate.menu_operator(run.flow, node)
+        assert target is not None  # the validator refuses menus without one
+        return Goto(target)
+
+    def _fail(self, node_id: str, node: MenuNode, run: Run, prompt_ids: list[str]) -> Outcome:
+        retries = node.retries if node.retries is not None else run.flow.defaults.retries
+        if run.attempt(node_id) > retries:
+            run.reset_attempts(node_id)
+            target = validate.menu_failure(run.flow, node)
+            assert target is not None
+            return Goto(target)
+        run.say(prompt_ids)
+        self._ask(node, run)
+        return WAIT
+
+    def _ask(self, node: MenuNode, run: Run) -> None:
+        defaults = run.flow.defaults
+        keywords = [word for option in node.options.values() for word in option.keywords]
+        speech = bool(keywords)
+        hints = (*keywords, *defaults.operator_keywords) if speech else ()
+        run.steps.append(
+            Gather(
+                prompts=tuple(run.prompts(node.say)),
+                lang=run.state.lang,
+                dtmf=True,
+                speech=speech,
+                timeout=node.timeout or defaults.timeout,
+                num_digits=1,
+                hints=hints,
+            )
+        )
+
+
+def _mentions(heard: str, keywords: list[str]) -> bool:
+    """True when the caller said a keyword. Keywords are word stems («оплат» matches «оплата»,
+    «оплатой»), because Russian words change their endings; a keyword of several words must
+    appear in that order."""
+    words = heard.split()
+    for keyword in keywords:
+        stems = keyword.split()
+        for i in range(len(words) - len(stems) + 1):
+            if all(words[i + j].startswith(stem) for j, stem in enumerate(stems)):
+                return True
+    return False
+
+
+class QueueHandler:
+    def enter(self, node_id: str, node: QueueNode, run: Run) -> Outcome:
+        run.say(node.say)
+        run.steps.append(Enqueue(node.queue, node_id))
+        return WAIT
+
+    def resume(self, node_id: str, node: QueueNode, event: Event, run: Run) -> Outcome:
+        result = str(event.data.get("result", ""))
+        if event.kind == "queue" and result in ("bridged", "hangup", "bridging-in-progress"):
+            run.steps.append(Hangup())
+            return END
+        # Left the queue without a person (pressed a key, queue full, an error).
+        if node.on_leave is not None:
+            return Goto(node.on_leave)
+        run.say(run.flow.defaults.goodbye)
+        run.steps.append(Hangup())
+        return END
+
+
+class DialHandler:
+    def enter(self, node_id: str, node: DialNode, run: Run) -> Outcome:
+        run.say(node.say)
+        run.steps.append(Dial(node.number, node.timeout))
+        return WAIT
+
+    def resume(self, node_id: str, node: DialNode, event: Event, run: Run) -> Outcome:
+        status = str(event.data.get("status", ""))
+        if event.kind == "dial" and status in ("completed", "answered"):
+            run.steps.append(Hangup())
+            return END
+        if node.on_fail is not None:
+            return Goto(node.on_fail)
+        run.say(run.flow.defaults.goodbye)
+        run.steps.append(Hangup())
+        return END
+
+
+HANDLERS: dict[str, NodeHandler] = {
+    "prompt": PromptHandler(),
+    "goto": GotoHandler(),
+    "hangup": HangupHandler(),
+    "schedule": ScheduleHandler(),
+    "menu": MenuHandler(),
+    "queue": QueueHandler(),
+    "dial": DialHandler(),
+}
+
+
+def handler_for(node: Node) -> NodeHandler:
+    """The handler registered for a node's kind."""
+    return HANDLERS[node.kind]

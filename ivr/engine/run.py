@@ -1,0 +1,105 @@
+"""One turn of the interpreter in progress: the flow, the state, the time, the steps so far.
+
+Node handlers receive a ``Run`` and return where the call goes next (an ``Outcome``).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ivr.engine.state import CallState
+from ivr.engine.steps import ActionRequest, Pause, Say, Step
+from ivr.flows.model import Flow
+from ivr.schedule import describe_next_opening
+
+
+@dataclass(frozen=True)
+class Goto:
+    """Enter another node now."""
+
+    node: str
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Stay at this node until the caller (or Twilio) calls back."""
+
+
+@dataclass(frozen=True)
+class End:
+    """The automated part of the call is over."""
+
+
+Outcome = Goto | Wait | End | ActionRequest
+WAIT = Wait()
+END = End()
+
+
+class _Values(Mapping[str, str]):
+    """Values a prompt text may name in braces, e.g. ``{next_opening}``.
+
+    Computed values are worked out only when a prompt asks for them.
+    """
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+
+    def __getitem__(self, key: str) -> str:
+        if key in self._run.state.vars:
+            return self._run.state.vars[key]
+        if key == "next_opening":
+            schedule = self._run.flow.runtime_schedule
+            if schedule is not None:
+                return describe_next_opening(schedule, self._run.now, self._run.state.lang)
+        return ""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]  # Mapping protocol; never iterated
+        return iter(self._run.state.vars)
+
+    def __len__(self) -> int:
+        return len(self._run.state.vars)
+
+
+_FORMATTER = string.Formatter()
+
+
+@dataclass
+class Run:
+    """Everything a node handler may read or change during one turn."""
+
+    flow: Flow
+    state: CallState
+    now: datetime
+    steps: list[Step] = field(default_factory=list)
+    rate: str | None = None
+
+    def text(self, prompt_id: str) -> str:
+        """A prompt's text in the call's language, with ``{values}`` filled in."""
+        template = self.flow.prompt_text(self.state.lang, prompt_id)
+        if "{" not in template:
+            return template
+        return _FORMATTER.vformat(template, (), _Values(self))
+
+    def prompts(self, prompt_ids: list[str]) -> list[Say | Pause]:
+        """``Say`` steps for a list of prompt ids."""
+        return [
+            Say(self.text(pid), self.state.lang, prompt_id=pid, rate=self.rate)
+            for pid in prompt_ids
+        ]
+
+    def say(self, prompt_ids: list[str]) -> None:
+        """Speak prompts now."""
+        self.steps.extend(self.prompts(prompt_ids))
+
+    def attempt(self, node_id: str) -> int:
+        """Count one more failed attempt at a node; returns the count so far."""
+        count = self.state.attempts.get(node_id, 0) + 1
+        self.state.attempts[node_id] = count
+        return count
+
+    def reset_attempts(self, node_id: str) -> None:
+        """Forget failed attempts at a node (the caller got through)."""
+        self.state.attempts.pop(node_id, None)

@@ -1,0 +1,244 @@
+"""The typed model of one call flow, as the engine and the web layer see it.
+
+A ``Flow`` is immutable and self-contained: it carries the texts of every prompt it speaks in
+every language it offers, so a snapshot of it (``Flow.to_snapshot``) is enough to finish a call
+on the version it started with, even after the files have changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date, time
+from functools import cached_property
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    field_validator,
+)
+
+from ivr.flows.nodes import NODE_KINDS, Node, PromptList, normalise_speech
+from ivr.schedule import Schedule, TimeRange
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
+CLOSED = "closed"
+
+
+def parse_clock(text: str) -> time:
+    """``"8:00"``/``"08:00"`` → ``time(8, 0)``; ``"24:00"`` is the end of the day."""
+    match = _TIME.match(text.strip())
+    if not match:
+        raise ValueError(f"'{text}' is not a time of day like 08:00")
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour == 24:
+        if minute:
+            raise ValueError(f"'{text}' is not a time of day like 08:00")
+        return time(0, 0)
+    return time(hour, minute)
+
+
+def parse_ranges(text: str) -> tuple[TimeRange, ...]:
+    """``"08:00-20:00"``, ``"09:00-13:00, 14:00-18:00"`` or ``"closed"``."""
+    text = text.strip()
+    if text.lower() == CLOSED:
+        return ()
+    ranges = []
+    for part in text.split(","):
+        pieces = part.split("-")
+        if len(pieces) != 2:
+            raise ValueError(f"'{part.strip()}' is not a range of hours like 08:00-20:00")
+        start, end = parse_clock(pieces[0]), parse_clock(pieces[1])
+        if end != time(0, 0) and end <= start:
+            raise ValueError(f"in '{part.strip()}' the end is not after the start")
+        ranges.append(TimeRange(start, end))
+    return tuple(ranges)
+
+
+def parse_weekdays(text: str) -> list[int]:
+    """``"mon-fri"``, ``"sat"``, ``"sat, sun"`` or ``"daily"`` → weekday numbers (Monday 0)."""
+    text = text.strip().lower()
+    if text in ("daily", "every day"):
+        return list(range(7))
+    days: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part:
+            first, last = (p.strip() for p in part.split("-", 1))
+            if first not in WEEKDAYS or last not in WEEKDAYS:
+                raise ValueError(f"'{part}' is not a range of weekdays like mon-fri")
+            a, b = WEEKDAYS.index(first), WEEKDAYS.index(last)
+            if b < a:
+                raise ValueError(f"'{part}' runs backwards; write weekdays from Monday on")
+            days.extend(range(a, b + 1))
+        elif part in WEEKDAYS:
+            days.append(WEEKDAYS.index(part))
+        else:
+            raise ValueError(f"'{part}' is not a weekday; use mon, tue, wed, thu, fri, sat, sun")
+    return days
+
+
+class ScheduleSpec(BaseModel):
+    """A line's hours as an admin writes them (Moscow time)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # weekday spec → ranges, e.g. {"mon-fri": "08:00-20:00", "sat": "09:00-18:00"};
+    # or the single string "24/7".
+    hours: dict[str, str] | str
+    holidays: str = CLOSED
+    calendar: str | None = "RU"
+    days_off: list[date] = Field(default_factory=list)
+    special: dict[date, str] = Field(default_factory=dict)
+
+    @field_validator("hours")
+    @classmethod
+    def _check_hours(cls, value: dict[str, str] | str) -> dict[str, str] | str:
+        if isinstance(value, str):
+            if value.strip() != "24/7":
+                raise ValueError("hours must map weekdays to hours, or be '24/7'")
+            return value
+        seen: dict[int, str] = {}
+        for days, ranges in value.items():
+            parse_ranges(ranges)
+            for day in parse_weekdays(days):
+                if day in seen:
+                    raise ValueError(
+                        f"{WEEKDAYS[day]} is given hours twice ('{seen[day]}' and '{days}')"
+                    )
+                seen[day] = days
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _check_holidays(cls, value: str) -> str:
+        parse_ranges(value)
+        return value
+
+    @field_validator("special")
+    @classmethod
+    def _check_special(cls, value: dict[date, str]) -> dict[date, str]:
+        for ranges in value.values():
+            parse_ranges(ranges)
+        return value
+
+    @field_validator("calendar")
+    @classmethod
+    def _check_calendar(cls, value: str | None) -> str | None:
+        if value is None or value.lower() == "none":
+            return None
+        if value.upper() != "RU":
+            raise ValueError(f"calendar '{value}' is not known; use RU or none")
+        return "RU"
+
+    def build(self) -> Schedule:
+        """The runtime schedule the engine consults."""
+        if isinstance(self.hours, str):
+            return Schedule(weekly={}, always_open=True, calendar=self.calendar)
+        weekly: dict[int, tuple[TimeRange, ...]] = {}
+        for days, ranges in self.hours.items():
+            for day in parse_weekdays(days):
+                weekly[day] = parse_ranges(ranges)
+        return Schedule(
+            weekly=weekly,
+            holiday_hours=parse_ranges(self.holidays),
+            calendar=self.calendar,
+            days_off=frozenset(self.days_off),
+            special={day: parse_ranges(r) for day, r in self.special.items()},
+        )
+
+
+class Defaults(BaseModel):
+    """Flow-wide defaults that menus and other nodes inherit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # The node a caller reaches with 0, and after too many failed attempts.
+    operator: str | None = None
+    timeout: int = Field(default=6, ge=1, le=60)
+    retries: int = Field(default=2, ge=0, le=10)
+    no_input: PromptList = Field(default_factory=list)
+    no_match: PromptList = Field(default_factory=list)
+    # Said before the engine itself ends a call (e.g. a queue that could not take it).
+    goodbye: PromptList = Field(default_factory=list)
+    # Spoken words that, at any menu with speech, repeat it or ask for a person.
+    repeat_keywords: list[str] = Field(default_factory=list)
+    operator_keywords: list[str] = Field(default_factory=list)
+
+    @field_validator("repeat_keywords", "operator_keywords")
+    @classmethod
+    def _normalise(cls, value: list[str]) -> list[str]:
+        return [normalise_speech(word) for word in value if word.strip()]
+
+
+def _language_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [value]
+    return value
+
+
+class Flow(BaseModel):
+    """One call flow: the lines it serves, its hours, its nodes and its prompt texts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str = ""
+    lines: list[str] = Field(default_factory=list)
+    languages: Annotated[list[str], BeforeValidator(_language_list)] = Field(
+        default_factory=lambda: ["ru"]
+    )
+    start: str
+    schedule: ScheduleSpec | None = None
+    defaults: Defaults = Field(default_factory=Defaults)
+    nodes: dict[str, SerializeAsAny[Node]]
+    # lang → prompt id → text, for the prompts this flow speaks (filled in by the reader).
+    prompts: dict[str, dict[str, str]] = Field(default_factory=dict)
+    source: str = ""
+
+    @field_validator("nodes", mode="before")
+    @classmethod
+    def _dispatch_kinds(cls, value: Any) -> Any:
+        # Snapshots come back as plain dicts: rebuild each node as its own kind.
+        if isinstance(value, dict):
+            return {
+                key: NODE_KINDS[raw["kind"]].model_validate(raw) if isinstance(raw, dict) else raw
+                for key, raw in value.items()
+            }
+        return value
+
+    @cached_property
+    def runtime_schedule(self) -> Schedule | None:
+        """The schedule built once per flow object."""
+        return self.schedule.build() if self.schedule is not None else None
+
+    def node(self, node_id: str) -> Node:
+        """The node called ``node_id``."""
+        return self.nodes[node_id]
+
+    def prompt_text(self, lang: str, prompt_id: str) -> str:
+        """The text of a prompt in a language, falling back to the flow's first language."""
+        texts = self.prompts.get(lang) or {}
+        if prompt_id in texts:
+            return texts[prompt_id]
+        return self.prompts.get(self.languages[0], {}).get(prompt_id, "")
+
+    def to_snapshot(self) -> str:
+        """Canonical JSON of the whole flow, for storage and hashing."""
+        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+
+    @cached_property
+    def version(self) -> str:
+        """A content hash: two flows with the same version behave the same."""
+        return hashlib.sha256(self.to_snapshot().encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_snapshot(cls, snapshot: str) -> Flow:
+        """The flow stored by ``to_snapshot``."""
+        return cls.model_validate(json.loads(snapshot))

@@ -1,0 +1,218 @@
+"""The node kinds of the flow language, as typed, immutable models.
+
+A node is plain data. What it *does* lives in ``ivr.engine.handlers``; here it only says which
+other nodes it can lead to (``edges``), which prompts it speaks (``prompt_ids``), whether it
+waits for the caller and whether it ends the automated part of the call. The validator needs
+nothing more, so a new kind is one class here plus one handler in the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+KEYPAD_KEYS = frozenset("0123456789*#")
+REPEAT_KEY = "*"
+OPERATOR_KEY = "0"
+
+
+def _as_list(value: Any) -> Any:
+    """Let an admin write one prompt id without brackets."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return value
+
+
+PromptList = Annotated[list[str], BeforeValidator(_as_list)]
+NodeId = str
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A way out of a node: ``label`` for messages, ``loc`` to find its line in the file."""
+
+    label: str
+    target: NodeId
+    loc: tuple[str | int, ...]
+
+
+class Node(BaseModel):
+    """Fields and behaviour every node kind shares."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
+    say: PromptList = Field(default_factory=list)
+
+    # Does the engine stop here and wait for the caller (a keypress, speech, a recording)?
+    waits_for_input: ClassVar[bool] = False
+    # Does the automated flow end here (a person, a hang-up, a voicemail)?
+    is_end: ClassVar[bool] = False
+
+    def edges(self) -> list[Edge]:
+        """Every node this one can lead to."""
+        return []
+
+    def prompt_ids(self) -> list[str]:
+        """Every prompt id this node may speak."""
+        return list(self.say)
+
+
+class PromptNode(Node):
+    """Speak one or more prompts, then go on to ``next``."""
+
+    kind: Literal["prompt"] = "prompt"
+    pause: float = Field(default=0, ge=0, le=10)
+    next: NodeId
+
+    def edges(self) -> list[Edge]:
+        return [Edge("next", self.next, ("next",))]
+
+
+class GotoNode(Node):
+    """Jump to another node (useful to end an included piece)."""
+
+    kind: Literal["goto"] = "goto"
+    to: NodeId
+
+    def edges(self) -> list[Edge]:
+        return [Edge("to", self.to, ("to",))]
+
+
+class HangupNode(Node):
+    """Say goodbye (optional prompts) and hang up."""
+
+    kind: Literal["hangup"] = "hangup"
+    is_end: ClassVar[bool] = True
+
+
+class ScheduleNode(Node):
+    """Branch on the line's hours: open now, closed, or closed for a public holiday."""
+
+    kind: Literal["schedule"] = "schedule"
+    open: NodeId
+    closed: NodeId
+    # Optional: when missing, a holiday closure takes the ``closed`` branch.
+    holiday: NodeId | None = None
+
+    def edges(self) -> list[Edge]:
+        edges = [Edge("open", self.open, ("open",)), Edge("closed", self.closed, ("closed",))]
+        if self.holiday is not None:
+            edges.append(Edge("holiday", self.holiday, ("holiday",)))
+        return edges
+
+
+class MenuOption(BaseModel):
+    """One menu choice: a key, optional spoken keywords, where it goes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    go: NodeId
+    keywords: list[str] = Field(default_factory=list)
+    # Switch the call's language (e.g. the abroad line's language choice).
+    lang: str | None = None
+
+    @field_validator("keywords")
+    @classmethod
+    def _normalise_keywords(cls, value: list[str]) -> list[str]:
+        return [normalise_speech(word) for word in value if word.strip()]
+
+
+def _option_shorthand(value: Any) -> Any:
+    """``"1": tech_menu`` is short for ``"1": {go: tech_menu}``."""
+    if isinstance(value, str):
+        return {"go": value}
+    return value
+
+
+class MenuNode(Node):
+    """Ask the caller to choose by key or by a spoken keyword.
+
+    ``*`` repeats the menu; ``0`` goes to ``operator`` (the flow's default operator node when
+    not set here). No input or a wrong choice is asked again up to ``retries`` times, then the
+    call goes to ``on_failure`` (default: the operator node).
+    """
+
+    kind: Literal["menu"] = "menu"
+    options: dict[str, Annotated[MenuOption, BeforeValidator(_option_shorthand)]]
+    operator: NodeId | None = None
+    on_failure: NodeId | None = None
+    timeout: int | None = Field(default=None, ge=1, le=60)
+    retries: int | None = Field(default=None, ge=0, le=10)
+    no_input: PromptList | None = None
+    no_match: PromptList | None = None
+
+    waits_for_input: ClassVar[bool] = True
+
+    def edges(self) -> list[Edge]:
+        edges = [
+            Edge(f"option '{key}'", option.go, ("options", key, "go"))
+            for key, option in self.options.items()
+        ]
+        if self.operator is not None:
+            edges.append(Edge("operator", self.operator, ("operator",)))
+        if self.on_failure is not None:
+            edges.append(Edge("on_failure", self.on_failure, ("on_failure",)))
+        return edges
+
+    def prompt_ids(self) -> list[str]:
+        return [*self.say, *(self.no_input or []), *(self.no_match or [])]
+
+
+class QueueNode(Node):
+    """Put the caller in a named operator queue (``<Enqueue>``) with wait announcements."""
+
+    kind: Literal["queue"] = "queue"
+    queue: str = Field(min_length=1, max_length=64)
+    # Prompts read to a waiting caller, in turn, with ``wait_pause`` seconds of quiet between.
+    wait: PromptList = Field(default_factory=list)
+    wait_pause: int = Field(default=20, ge=1, le=300)
+    # Where a caller goes who leaves the queue without reaching a person.
+    on_leave: NodeId | None = None
+
+    is_end: ClassVar[bool] = True
+
+    def edges(self) -> list[Edge]:
+        return [] if self.on_leave is None else [Edge("on_leave", self.on_leave, ("on_leave",))]
+
+    def prompt_ids(self) -> list[str]:
+        return [*self.say, *self.wait]
+
+
+class DialNode(Node):
+    """Connect the caller to a phone number (``<Dial>``)."""
+
+    kind: Literal["dial"] = "dial"
+    number: str = Field(min_length=3)
+    timeout: int = Field(default=30, ge=5, le=600)
+    # Where the call goes when nobody answers or the number is busy.
+    on_fail: NodeId | None = None
+
+    is_end: ClassVar[bool] = True
+
+    def edges(self) -> list[Edge]:
+        return [] if self.on_fail is None else [Edge("on_fail", self.on_fail, ("on_fail",))]
+
+
+def normalise_speech(text: str) -> str:
+    """Lower-case, ``ё`` → ``е``, punctuation dropped: how spoken keywords are compared."""
+    cleaned = "".join(ch if ch.isalnum() or ch.isspace() else " " for ch in text.lower())
+    return " ".join(cleaned.replace("ё", "е").split())
+
+
+NODE_KINDS: dict[str, type[Node]] = {}
+
+
+def register_node_kind(cls: type[Node]) -> type[Node]:
+    """Make a node class known to the reader under its ``kind``."""
+    kind = cls.model_fields["kind"].default
+    NODE_KINDS[kind] = cls
+    return cls
+
+
+for _cls in (PromptNode, GotoNode, HangupNode, ScheduleNode, MenuNode, QueueNode, DialNode):
+    register_node_kind(_cls)

@@ -1,0 +1,295 @@
+"""Read flow files (and the prompt files they speak) into typed ``Flow`` models.
+
+Every mistake becomes a ``Problem`` with the file and line it stands on; the reader keeps
+going after a mistake so that an admin sees all of them at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ivr.flows.model import Flow
+from ivr.flows.nodes import NODE_KINDS, Node
+from ivr.flows.problems import Problem
+from ivr.flows.yamlio import LocatedList, LocatedMap, line_of, parse_yaml
+
+FLOW_KEYS = (
+    "name",
+    "title",
+    "lines",
+    "languages",
+    "start",
+    "schedule",
+    "defaults",
+    "include",
+    "nodes",
+)
+PART_KEYS = ("nodes",)
+
+
+@dataclass
+class NodeSource:
+    """Where a node was written: its file and its YAML mapping (for line numbers)."""
+
+    path: str
+    tree: LocatedMap
+
+    def line(self, *loc: str | int) -> int:
+        """The line of a key path inside the node, e.g. ``("options", "1", "go")``."""
+        return line_of(self.tree, loc)
+
+
+@dataclass
+class FlowSource:
+    """Line information for a whole flow, kept beside the model for the validator."""
+
+    path: str
+    tree: LocatedMap
+    nodes: dict[str, NodeSource] = field(default_factory=dict)
+
+    def line(self, *loc: str | int) -> int:
+        """The line of a top-level key path in the flow file."""
+        return line_of(self.tree, loc)
+
+
+@dataclass
+class PromptCatalog:
+    """The prompt texts of one language, with the line of each id."""
+
+    lang: str
+    path: str
+    texts: dict[str, str]
+    lines: dict[str, int]
+
+
+def _plain(message: str) -> str:
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
+
+
+def pydantic_problems(
+    exc: ValidationError, model: type[BaseModel], tree: Any, path: str, where: str
+) -> list[Problem]:
+    """Turn pydantic's errors into plain sentences at the right line."""
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        # Discriminated or nested unions add the member's name to the location; drop it.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+        name = ".".join(str(p) for p in loc)
+        if kind == "extra_forbidden":
+            allowed = ", ".join(_allowed_keys(model, loc[:-1]))
+            message = f"unknown key '{loc[-1]}'" + (f" (allowed: {allowed})" if allowed else "")
+        elif kind == "missing":
+            message = f"'{name}' is missing"
+        elif kind in ("dict_type", "model_type"):
+            message = f"'{name}' must be a mapping of keys to values"
+        elif kind == "list_type":
+            message = f"'{name}' must be a list"
+        else:
+            message = f"'{name}': {_plain(err['msg'])}" if name else _plain(err["msg"])
+        problems.append(Problem(path, line_of(tree, loc), f"{where}{message}"))
+    return problems
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys a model (or the sub-model at ``loc``) accepts, for 'unknown key' messages."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        info = current.model_fields.get(str(part))
+        if info is None:
+            # A dict of models: skip the user's key and keep the value type.
+            return []
+        current = _model_in(info.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [k for k in current.model_fields if k != "kind"]
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def read_node(node_id: str, raw: Any, path: str, line: int) -> tuple[Node | None, list[Problem]]:
+    """Build one node of its declared kind."""
+    where = f"node '{node_id}': "
+    if not isinstance(raw, LocatedMap):
+        return None, [Problem(path, line, f"{where}a node must be a mapping with a 'kind'")]
+    kind = raw.get("kind")
+    if kind is None:
+        return None, [Problem(path, raw.line, f"{where}'kind' is missing")]
+    cls = NODE_KINDS.get(str(kind))
+    if cls is None:
+        known = ", ".join(sorted(NODE_KINDS))
+        return None, [
+            Problem(path, raw.key_lines["kind"], f"{where}unknown kind '{kind}' (known: {known})")
+        ]
+    try:
+        return cls.model_validate(raw), []
+    except ValidationError as exc:
+        return None, pydantic_problems(exc, cls, raw, path, where)
+
+
+def _read_nodes(
+    raw_nodes: Any, path: str, line: int, source: FlowSource, nodes: dict[str, Node]
+) -> list[Problem]:
+    if not isinstance(raw_nodes, LocatedMap):
+        return [Problem(path, line, "'nodes' must be a mapping of node ids to nodes")]
+    problems: list[Problem] = []
+    for node_id, raw in raw_nodes.items():
+        key_line = raw_nodes.key_lines[node_id]
+        if node_id in source.nodes:
+            first = source.nodes[node_id]
+            problems.append(
+                Problem(
+                    path,
+                    key_line,
+                    f"node '{node_id}' is defined twice (also at {first.path}:{first.tree.line})",
+                )
+            )
+            continue
+        node, node_problems = read_node(node_id, raw, path, key_line)
+        problems.extend(node_problems)
+        if isinstance(raw, LocatedMap):
+            source.nodes[node_id] = NodeSource(path, raw)
+        if node is not None:
+            nodes[node_id] = node
+    return problems
+
+
+def _unknown_keys(
+    tree: LocatedMap, allowed: tuple[str, ...], path: str, what: str
+) -> list[Problem]:
+    return [
+        Problem(
+            path,
+            tree.key_lines[key],
+            f"unknown key '{key}' in {what} (allowed: {', '.join(allowed)})",
+        )
+        for key in tree
+        if key not in allowed
+    ]
+
+
+def read_flow(
+    path: Path, prompts: dict[str, PromptCatalog], display_path: str | None = None
+) -> tuple[Flow | None, FlowSource | None, list[Problem]]:
+    """Read a flow file and its includes into a ``Flow`` with its prompt texts."""
+    shown = display_path or str(path)
+    doc = parse_yaml(path.read_text(encoding="utf-8"), shown)
+    problems = list(doc.problems)
+    if doc.data is None:
+        return None, None, problems
+    tree = doc.data
+    if not isinstance(tree, LocatedMap):
+        return None, None, [*problems, Problem(shown, 1, "a flow file must be a mapping")]
+    source = FlowSource(shown, tree)
+    problems += _unknown_keys(tree, FLOW_KEYS, shown, "the flow")
+
+    nodes: dict[str, Node] = {}
+    if "nodes" in tree:
+        problems += _read_nodes(tree["nodes"], shown, tree.key_lines["nodes"], source, nodes)
+    else:
+        problems.append(Problem(shown, tree.line, "'nodes' is missing"))
+    problems += _read_includes(path, shown, tree, source, nodes)
+
+    fields = {k: v for k, v in tree.items() if k in FLOW_KEYS and k not in ("nodes", "include")}
+    fields.setdefault("name", path.stem)
+    languages = fields.get("languages") or ["ru"]
+    if isinstance(languages, str):
+        languages = [languages]
+    fields["prompts"] = {
+        str(lang): dict(prompts[str(lang)].texts) for lang in languages if str(lang) in prompts
+    }
+    fields["source"] = shown
+    try:
+        flow = Flow.model_validate({**fields, "nodes": nodes})
+    except ValidationError as exc:
+        problems += pydantic_problems(exc, Flow, tree, shown, "")
+        return None, source, problems
+    if problems:
+        return None, source, problems
+    # Keep only the prompts this flow speaks, so its snapshot and version depend on nothing else.
+    used = _prompt_ids_used(flow)
+    trimmed = {
+        lang: {k: v for k, v in texts.items() if k in used} for lang, texts in flow.prompts.items()
+    }
+    return flow.model_copy(update={"prompts": trimmed}), source, problems
+
+
+def _prompt_ids_used(flow: Flow) -> set[str]:
+    used = {*flow.defaults.no_input, *flow.defaults.no_match, *flow.defaults.goodbye}
+    for node in flow.nodes.values():
+        used.update(node.prompt_ids())
+    return used
+
+
+def _read_includes(
+    path: Path, shown: str, tree: LocatedMap, source: FlowSource, nodes: dict[str, Node]
+) -> list[Problem]:
+    if "include" not in tree:
+        return []
+    includes = tree["include"]
+    line = tree.key_lines["include"]
+    if isinstance(includes, str):
+        includes = LocatedList([includes])
+        includes.line, includes.item_lines = line, [line]
+    if not isinstance(includes, LocatedList):
+        return [Problem(shown, line, "'include' must be a list of file paths")]
+    problems: list[Problem] = []
+    for rel, item_line in zip(includes, includes.item_lines, strict=True):
+        part_path = path.parent / str(rel)
+        part_shown = str(Path(shown).parent / str(rel))
+        if not part_path.is_file():
+            problems.append(Problem(shown, item_line, f"included file '{rel}' does not exist"))
+            continue
+        doc = parse_yaml(part_path.read_text(encoding="utf-8"), part_shown)
+        problems += doc.problems
+        if doc.data is None:
+            continue
+        if not isinstance(doc.data, LocatedMap):
+            problems.append(Problem(part_shown, 1, "an included file must be a mapping"))
+            continue
+        problems += _unknown_keys(doc.data, PART_KEYS, part_shown, "an included file")
+        if "nodes" in doc.data:
+            problems += _read_nodes(
+                doc.data["nodes"], part_shown, doc.data.key_lines["nodes"], source, nodes
+            )
+    return problems
+
+
+def read_prompts(
+    path: Path, lang: str, display_path: str | None = None
+) -> tuple[PromptCatalog | None, list[Problem]]:
+    """Read ``prompts/<lang>.yaml``: a mapping of prompt id to the text spoken."""
+    shown = display_path or str(path)
+    doc = parse_yaml(path.read_text(encoding="utf-8"), shown)
+    problems = list(doc.problems)
+    if doc.data is None:
+        return None, problems
+    if not isinstance(doc.data, LocatedMap):
+        return None, [*problems, Problem(shown, 1, "a prompt file maps prompt ids to texts")]
+    texts: dict[str, str] = {}
+    for key, value in doc.data.items():
+        if not isinstance(value, str) or not value.strip():
+            problems.append(
+                Problem(shown, doc.data.key_lines[key], f"prompt '{key}' must be a non-empty text")
+            )
+            continue
+        texts[key] = " ".join(value.split())
+    return PromptCatalog(lang, shown, texts, dict(doc.data.key_lines)), problems

@@ -1,0 +1,349 @@
+"""Checks of a flow as a whole: the graph, the menus, the prompts.
+
+The typed models already refuse unknown kinds, unknown keys and malformed values; what is left
+needs the whole flow at once: links to missing nodes, nodes nobody reaches, loops that never
+wait for the caller, nodes from which no path reaches an end, menu keys that YAML 1.1 would
+misread, duplicate keywords and prompts missing in a language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ivr.flows.model import Flow
+from ivr.flows.nodes import KEYPAD_KEYS, OPERATOR_KEY, REPEAT_KEY, MenuNode
+from ivr.flows.problems import Problem
+from ivr.flows.reader import FlowSource, PromptCatalog
+from ivr.flows.yamlio import LocatedMap
+
+_YAML11_TYPES = {"bool": "a yes/no value", "int": "a number", "float": "a number"}
+
+
+def validate_flow(
+    flow: Flow, source: FlowSource, prompts: dict[str, PromptCatalog]
+) -> list[Problem]:
+    """Every problem of one flow that the models alone cannot see."""
+    problems: list[Problem] = []
+    problems += _check_links(flow, source)
+    if problems:
+        # The graph checks below would only repeat the broken links in other words.
+        return problems
+    problems += _check_menus(flow, source)
+    problems += _check_reachable(flow, source)
+    problems += _check_loops(flow, source)
+    problems += _check_ends(flow, source)
+    problems += _check_prompts(flow, source, prompts)
+    return problems
+
+
+def successors(flow: Flow, node_id: str) -> list[str]:
+    """Every node ``node_id`` can lead to, including a menu's implicit operator (0) and
+    failure exits."""
+    node = flow.nodes[node_id]
+    targets = [edge.target for edge in node.edges()]
+    if isinstance(node, MenuNode):
+        for implicit in (menu_operator(flow, node), menu_failure(flow, node)):
+            if implicit is not None:
+                targets.append(implicit)
+    return targets
+
+
+def menu_operator(flow: Flow, menu: MenuNode) -> str | None:
+    """Where 0 leads in this menu."""
+    if OPERATOR_KEY in menu.options:
+        return menu.options[OPERATOR_KEY].go
+    return menu.operator or flow.defaults.operator
+
+
+def menu_failure(flow: Flow, menu: MenuNode) -> str | None:
+    """Where the caller goes after too many failed attempts."""
+    return menu.on_failure or menu_operator(flow, menu)
+
+
+def _check_links(flow: Flow, source: FlowSource) -> list[Problem]:
+    problems = []
+    if flow.start not in flow.nodes:
+        problems.append(
+            Problem(
+                source.path, source.line("start"), f"the start node '{flow.start}' is not defined"
+            )
+        )
+    if flow.defaults.operator is not None and flow.defaults.operator not in flow.nodes:
+        problems.append(
+            Problem(
+                source.path,
+                source.line("defaults", "operator"),
+                f"the default operator node '{flow.defaults.operator}' is not defined",
+            )
+        )
+    for node_id, node in flow.nodes.items():
+        where = source.nodes[node_id]
+        for edge in node.edges():
+            if edge.target not in flow.nodes:
+                problems.append(
+                    Problem(
+                        where.path,
+                        where.line(*edge.loc),
+                        f"node '{node_id}': {edge.label} goes to '{edge.target}', "
+                        "which is not defined",
+                    )
+                )
+    return problems
+
+
+def _check_menus(flow: Flow, source: FlowSource) -> list[Problem]:
+    problems = []
+    for node_id, node in flow.nodes.items():
+        if not isinstance(node, MenuNode):
+            continue
+        where = source.nodes[node_id]
+        options_tree = where.tree.get("options")
+        implicit_types = (
+            options_tree.key_implicit_types if isinstance(options_tree, LocatedMap) else {}
+        )
+        as_yaml11: dict[str, str] = {}
+        keyword_owner: dict[str, str] = {}
+        for key, option in node.options.items():
+            line = where.line("options", key)
+            yaml_type = implicit_types.get(key)
+            if yaml_type == "bool":
+                problems.append(
+                    Problem(
+                        where.path,
+                        line,
+                        f"node '{node_id}': menu key '{key}' is read by YAML as a yes/no value; "
+                        "menu keys are keypad keys, written in quotes like '1'",
+                    )
+                )
+                continue
+            if yaml_type in ("int", "float"):
+                number = _yaml11_number(key)
+                if number in as_yaml11:
+                    problems.append(
+                        Problem(
+                            where.path,
+                            line,
+                            f"node '{node_id}': menu keys '{as_yaml11[number]}' and '{key}' are "
+                            "the same number to YAML; write keys in quotes like '1'",
+                        )
+                    )
+                    continue
+                as_yaml11[number] = key
+            if len(key) != 1 or key not in KEYPAD_KEYS:
+                problems.append(
+                    Problem(
+                        where.path,
+                        line,
+                        f"node '{node_id}': menu key '{key}' is not a keypad key "
+                        "(use one of 1-9, 0, # written in quotes)",
+                    )
+                )
+            elif key == REPEAT_KEY:
+                problems.append(
+                    Problem(
+                        where.path,
+                        line,
+                        f"node '{node_id}': '*' always repeats the menu and cannot be an option",
+                    )
+                )
+            for word in option.keywords:
+                if word in keyword_owner:
+                    problems.append(
+                        Problem(
+                            where.path,
+                            where.line("options", key, "keywords"),
+                            f"node '{node_id}': keyword '{word}' is used by options "
+                            f"'{keyword_owner[word]}' and '{key}'",
+                        )
+                    )
+                else:
+                    keyword_owner[word] = key
+            if option.lang is not None and option.lang not in flow.languages:
+                problems.append(
+                    Problem(
+                        where.path,
+                        where.line("options", key, "lang"),
+                        f"node '{node_id}': option '{key}' switches to language '{option.lang}', "
+                        f"which the flow does not offer ({', '.join(flow.languages)})",
+                    )
+                )
+        if menu_operator(flow, node) is None:
+            problems.append(
+                Problem(
+                    where.path,
+                    where.tree.line,
+                    f"node '{node_id}': no operator for key 0 and after failed attempts; "
+                    "set 'operator' here or in the flow's defaults",
+                )
+            )
+    return problems
+
+
+def _yaml11_number(text: str) -> str:
+    """What YAML 1.1 would make of a plain numeric key, as a comparable string."""
+    cleaned = text.replace("_", "")
+    try:
+        if cleaned.lower().startswith("0x"):
+            return str(int(cleaned, 16))
+        if cleaned.startswith("0o"):
+            return str(int(cleaned[2:], 8))
+        if len(cleaned) > 1 and cleaned.startswith("0") and cleaned.isdigit():
+            return str(int(cleaned, 8))
+        return str(float(cleaned)) if any(c in cleaned for c in ".eE") else str(int(cleaned))
+    except ValueError:
+        return text
+
+
+def _check_reachable(flow: Flow, source: FlowSource) -> list[Problem]:
+    seen = _reach(flow, [flow.start])
+    return [
+        Problem(
+            source.nodes[node_id].path,
+            source.nodes[node_id].tree.line,
+            f"node '{node_id}' cannot be reached from the start node '{flow.start}'",
+        )
+        for node_id in flow.nodes
+        if node_id not in seen
+    ]
+
+
+def _reach(flow: Flow, roots: Iterable[str]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        node_id = stack.pop()
+        if node_id in seen or node_id not in flow.nodes:
+            continue
+        seen.add(node_id)
+        stack.extend(successors(flow, node_id))
+    return seen
+
+
+def _check_loops(flow: Flow, source: FlowSource) -> list[Problem]:
+    """Cycles made only of nodes that never wait for the caller would spin forever."""
+    passive = {nid for nid, node in flow.nodes.items() if not node.waits_for_input}
+    graph = {nid: [t for t in successors(flow, nid) if t in passive] for nid in passive}
+    problems = []
+    for cycle in _cycles(graph):
+        first = cycle[0]
+        where = source.nodes[first]
+        route = " → ".join([*cycle, first])
+        problems.append(
+            Problem(
+                where.path,
+                where.tree.line,
+                f"nodes {route} form a loop that never waits for the caller",
+            )
+        )
+    return problems
+
+
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """One representative cycle per strongly connected component (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+
+    def visit(v: str) -> None:
+        nonlocal counter
+        index[v] = low[v] = counter
+        counter += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1 or v in graph[v]:
+                found.append(_cycle_in(graph, sorted(component)))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def _cycle_in(graph: dict[str, list[str]], component: list[str]) -> list[str]:
+    members = set(component)
+    path = [component[0]]
+    while True:
+        nxt = next(w for w in graph[path[-1]] if w in members)
+        if nxt == path[0]:
+            return path
+        if nxt in path:
+            return path[path.index(nxt) :]
+        path.append(nxt)
+
+
+def _check_ends(flow: Flow, source: FlowSource) -> list[Problem]:
+    """From every node some path must reach an end: a person, a hang-up, a voicemail."""
+    reverse: dict[str, list[str]] = {nid: [] for nid in flow.nodes}
+    for nid in flow.nodes:
+        for target in successors(flow, nid):
+            reverse[target].append(nid)
+    good = {nid for nid, node in flow.nodes.items() if node.is_end}
+    stack = list(good)
+    while stack:
+        for parent in reverse[stack.pop()]:
+            if parent not in good:
+                good.add(parent)
+                stack.append(parent)
+    return [
+        Problem(
+            source.nodes[nid].path,
+            source.nodes[nid].tree.line,
+            f"node '{nid}': no path from here reaches an end "
+            "(an operator, a hang-up or a voicemail)",
+        )
+        for nid in flow.nodes
+        if nid not in good
+    ]
+
+
+def _check_prompts(
+    flow: Flow, source: FlowSource, prompts: dict[str, PromptCatalog]
+) -> list[Problem]:
+    problems = []
+    for lang in flow.languages:
+        if lang not in prompts:
+            problems.append(
+                Problem(
+                    source.path,
+                    source.line("languages"),
+                    f"the flow offers language '{lang}' but there is no prompts/{lang}.yaml",
+                )
+            )
+            continue
+        catalog = prompts[lang]
+        for ids, where, loc in _prompt_refs(flow, source):
+            for prompt_id in ids:
+                if prompt_id not in catalog.texts:
+                    problems.append(
+                        Problem(where, loc, f"prompt '{prompt_id}' has no text in {catalog.path}")
+                    )
+    return problems
+
+
+def _prompt_refs(flow: Flow, source: FlowSource) -> list[tuple[list[str], str, int]]:
+    refs = [
+        (list(flow.defaults.no_input), source.path, source.line("defaults", "no_input")),
+        (list(flow.defaults.no_match), source.path, source.line("defaults", "no_match")),
+        (list(flow.defaults.goodbye), source.path, source.line("defaults", "goodbye")),
+    ]
+    for node_id, node in flow.nodes.items():
+        where = source.nodes[node_id]
+        refs.append((node.prompt_ids(), where.path, where.tree.line))
+    return refs
