@@ -12,7 +12,7 @@ import re
 
 # A run of digits, possibly split by spaces, dashes, dots or brackets, starting with an optional
 # plus: phone numbers, СНИЛС (123-456-789 01), ИНН, request numbers.
-_DIGIT_RUN = re.compile(r"\+?\d(?:[\s\-().]{0,2}\d){5,}")
+_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])\+?\d(?:[\s\-().]{0,2}\d){5,}(?![A-Za-z0-9])")
 
 
 def mask_digits(value: str, keep: int = 2) -> str:

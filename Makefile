@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+# `make run` is local development: signatures are still checked, with this token unless you
+# set TWILIO_AUTH_TOKEN (the call harness signs with the same one).
+export IVR_ENVIRONMENT ?= development
+export TWILIO_AUTH_TOKEN ?= dev-auth-token
+export TWILIO_ACCOUNT_SID ?= ACdevelopment0000000000000000000000
+
+.PHONY: run test lint typecheck bench install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
+
+run: $(STAMP)
+	$(BIN)/ivr db upgrade
+	$(BIN)/ivr serve --host 127.0.0.1 --port 5000
+
+test: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check ivr tests
+	$(BIN)/ruff format --check ivr tests
+
+typecheck: $(DEV_STAMP)
+	$(BIN)/mypy ivr
+
+bench: $(DEV_STAMP)
+	$(BIN)/python -m benchmarks.webhook
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

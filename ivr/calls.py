@@ -1,0 +1,302 @@
+"""Answering one webhook of a call: load its state, run the engine, save, render TwiML.
+
+This is the only place that joins the pure engine to the database and to TwiML. Each turn
+runs in one database transaction with the call's row locked, so a webhook that Twilio retries
+is answered with the TwiML already sent instead of moving the call on twice, and anything a
+turn stores is committed before the answer goes back to Twilio.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.config import Settings
+from ivr.engine.interpreter import Turn, advance, new_state
+from ivr.engine.state import CallState, Event
+from ivr.engine.steps import ActionRequest, Pause, Say, Step
+from ivr.flows.model import Flow
+from ivr.flows.nodes import QueueNode
+from ivr.flows.registry import FlowRegistry
+from ivr.privacy import mask_input, mask_phone, mask_text
+from ivr.store.db import Database
+from ivr.store.models import Call, FlowVersion
+from ivr.store.upsert import insert_ignore
+from ivr.twiml import Links, TwimlRenderer, language_tag
+
+log = logging.getLogger(__name__)
+
+# An engine turn that asks for more actions than this in a row is a flow bug.
+MAX_ACTIONS = 10
+
+# Last-resort texts, used when the flows themselves cannot be (an unknown number, a crash).
+UNKNOWN_NUMBER_TEXT = (
+    "Здравствуйте! К сожалению, этот номер не обслуживается. "
+    "Позвоните, пожалуйста, по номеру 8 800 555 35 35. До свидания!"
+)
+APOLOGY_TEXT = (
+    "Извините, у нас техническая неполадка. Соединяю вас со специалистом, "
+    "пожалуйста, оставайтесь на линии."
+)
+
+
+@dataclass
+class ActionContext:
+    """What a side-effect handler may use: the open transaction, the call, the time."""
+
+    session: Session
+    call: Call
+    flow: Flow
+    state: CallState
+    now: datetime
+    settings: Settings
+
+
+ActionHandler = Callable[[ActionRequest, ActionContext], Mapping[str, Any]]
+
+
+class CallError(Exception):
+    """A webhook that cannot be matched to a call."""
+
+
+def event_from(params: Mapping[str, str], ev: str | None) -> Event:
+    """The engine event a webhook carries, from Twilio's form fields."""
+    if ev == "timeout":
+        return Event.timeout()
+    if params.get("Digits"):
+        return Event("digits", digits=params["Digits"])
+    if params.get("SpeechResult"):
+        confidence = params.get("Confidence")
+        return Event(
+            "speech",
+            speech=params["SpeechResult"],
+            confidence=float(confidence) if confidence else None,
+        )
+    if params.get("QueueResult"):
+        return Event("queue", data={"result": params["QueueResult"]})
+    if params.get("DialCallStatus"):
+        return Event("dial", data={"status": params["DialCallStatus"]})
+    if params.get("RecordingSid") or params.get("RecordingUrl"):
+        return Event(
+            "recording",
+            data={
+                "sid": params.get("RecordingSid", ""),
+                "url": params.get("RecordingUrl", ""),
+                "duration": params.get("RecordingDuration", "0"),
+            },
+        )
+    return Event.timeout()
+
+
+def _log_input(event: Event) -> dict[str, Any] | None:
+    if event.kind == "digits":
+        return {"kind": "digits", "value": mask_input(event.digits)}
+    if event.kind == "speech":
+        return {"kind": "speech", "value": mask_text(event.speech)}
+    if event.kind in ("timeout", "queue", "dial"):
+        return {"kind": event.kind, **{k: str(v) for k, v in event.data.items()}}
+    if event.kind == "recording":
+        return {"kind": "recording", "duration": str(event.data.get("duration", ""))}
+    return None
+
+
+class CallService:
+    """Answers the voice webhooks of every call, on any worker."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        registry: FlowRegistry,
+        renderer: TwimlRenderer,
+        actions: Mapping[str, ActionHandler] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.registry = registry
+        self.renderer = renderer
+        self.actions = dict(actions or {})
+
+    # -- the webhooks ---------------------------------------------------------------------
+
+    def incoming(self, params: Mapping[str, str], now: datetime) -> str:
+        """A new call: find the flow of the dialled number and run it from the start."""
+        sid = params.get("CallSid", "")
+        if not sid:
+            raise CallError("the webhook has no CallSid")
+        try:
+            with self.db.transaction() as session:
+                call = session.get(Call, sid, with_for_update=True)
+                if call is not None:
+                    log.info("call %s: incoming webhook repeated, answering as before", sid)
+                    return call.last_twiml
+                return self._start(session, sid, params, now)
+        except IntegrityError:
+            # Two deliveries of the same webhook raced; the other one created the call.
+            with self.db.transaction() as session:
+                call = session.get(Call, sid)
+                if call is None:
+                    raise
+                return call.last_twiml
+
+    def _start(self, session: Session, sid: str, params: Mapping[str, str], now: datetime) -> str:
+        line, caller = params.get("To", ""), params.get("From", "")
+        flow = self.registry.current().for_line(line)
+        call = Call(
+            sid=sid,
+            account_sid=params.get("AccountSid", ""),
+            line=line,
+            caller=caller,
+            direction=params.get("Direction", "inbound"),
+            started_at=now.astimezone(UTC),
+            state={},
+            path=[],
+            inputs=[],
+            turn=1,
+        )
+        if flow is None:
+            log.warning(
+                "call %s to unknown line %s from %s", sid, mask_phone(line), mask_phone(caller)
+            )
+            call.status = "unknown-line"
+            call.last_twiml = self._say_and_hang_up(UNKNOWN_NUMBER_TEXT, "ru")
+            session.add(call)
+            return call.last_twiml
+        insert_ignore(
+            session,
+            FlowVersion.__table__,
+            {  # type: ignore[arg-type]
+                "version": flow.version,
+                "name": flow.name,
+                "snapshot": flow.to_snapshot(),
+                "created_at": now.astimezone(UTC),
+            },
+        )
+        state = new_state(flow, {"caller": caller, "line": line})
+        call.flow, call.flow_version = flow.name, flow.version
+        log.info(
+            "call %s: line %s from %s, flow %s@%s",
+            sid,
+            mask_phone(line),
+            mask_phone(caller),
+            flow.name,
+            flow.version,
+        )
+        twiml = self._turn(session, call, flow, state, Event.start(), now)
+        session.add(call)
+        return twiml
+
+    def step(self, params: Mapping[str, str], turn: int, ev: str | None, now: datetime) -> str:
+        """The caller answered (or did not): move the call on by one turn."""
+        sid = params.get("CallSid", "")
+        with self.db.transaction() as session:
+            call = session.get(Call, sid, with_for_update=True)
+            if call is None or not call.flow_version:
+                raise CallError(f"no call {sid!r} to continue")
+            if turn != call.turn:
+                # A retry of a turn already answered (or a stale one): same answer again.
+                log.info("call %s: webhook for turn %s repeated (now at %s)", sid, turn, call.turn)
+                return call.last_twiml
+            flow = self.registry.version(call.flow_version)
+            if flow is None:
+                raise CallError(f"flow version {call.flow_version} is not available")
+            state = CallState.from_json(call.state)
+            event = event_from(params, ev)
+            entry = _log_input(event)
+            if entry is not None:
+                call.inputs = [*call.inputs, {"node": state.node, **entry}]
+            call.turn += 1
+            return self._turn(session, call, flow, state, event, now)
+
+    def _turn(
+        self,
+        session: Session,
+        call: Call,
+        flow: Flow,
+        state: CallState,
+        event: Event,
+        now: datetime,
+    ) -> str:
+        steps: list[Step] = []
+        result: Turn = advance(flow, state, event, now)
+        steps += result.steps
+        for _ in range(MAX_ACTIONS):
+            if result.action is None:
+                break
+            handler = self.actions.get(result.action.name)
+            if handler is None:
+                raise CallError(f"no handler for action '{result.action.name}'")
+            context = ActionContext(session, call, flow, result.state, now, self.settings)
+            outcome = handler(result.action, context)
+            result = advance(flow, result.state, Event("action", data=dict(outcome)), now)
+            steps += result.steps
+        else:
+            raise CallError("too many actions in one turn")
+        call.state = result.state.to_json()
+        call.path = list(result.state.path)
+        call.last_twiml = self.renderer.render(steps, Links(call.turn))
+        return call.last_twiml
+
+    def status(self, params: Mapping[str, str], now: datetime) -> None:
+        """Twilio's status callback: record how and when the call ended."""
+        sid = params.get("CallSid", "")
+        with self.db.transaction() as session:
+            call = session.get(Call, sid, with_for_update=True)
+            if call is None:
+                log.warning("status callback for unknown call %s", sid)
+                return
+            call.status = params.get("CallStatus", call.status)
+            if call.status in ("completed", "busy", "failed", "no-answer", "canceled"):
+                call.ended_at = call.ended_at or now.astimezone(UTC)
+                duration = params.get("CallDuration")
+                if duration and duration.isdigit():
+                    call.duration = int(duration)
+                log.info(
+                    "call %s ended: %s after %ss, path %s",
+                    sid,
+                    call.status,
+                    call.duration,
+                    " → ".join(call.path),
+                )
+
+    def queue_wait(self, params: Mapping[str, str]) -> str:
+        """What a caller waiting in a queue hears, in turn, until a person answers."""
+        sid = params.get("CallSid", "")
+        with self.db.sessions() as session:
+            call = session.get(Call, sid)
+            flow = self.registry.version(call.flow_version) if call is not None else None
+        if call is None or flow is None:
+            return self.renderer.render([Pause(20)], Links(0))
+        state = CallState.from_json(call.state)
+        node = flow.nodes.get(state.node or "")
+        if not isinstance(node, QueueNode) or not node.wait:
+            return self.renderer.render([Pause(20)], Links(0))
+        waited = int(params.get("QueueTime", "0") or 0)
+        prompt_id = node.wait[(waited // node.wait_pause) % len(node.wait)]
+        steps: list[Step] = [
+            Say(flow.prompt_text(state.lang, prompt_id), state.lang, prompt_id),
+            Pause(node.wait_pause),
+        ]
+        return self.renderer.render(steps, Links(call.turn))
+
+    # -- last resorts ---------------------------------------------------------------------
+
+    def _say_and_hang_up(self, text: str, lang: str) -> str:
+        response = VoiceResponse()
+        response.say(text, voice=self.settings.voice_for(lang), language=language_tag(lang))
+        response.hangup()
+        return str(response)
+
+    def apology(self) -> str:
+        """Valid TwiML for when anything inside fails: an apology and a person."""
+        response = VoiceResponse()
+        response.say(APOLOGY_TEXT, voice=self.settings.voice_for("ru"), language="ru-RU")
+        response.enqueue(self.settings.fallback_queue)
+        return str(response)

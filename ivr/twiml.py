@@ -1,0 +1,153 @@
+"""Engine steps → TwiML, with ``twilio.twiml.voice_response`` only.
+
+The renderer knows the webhook routes (``Links``) and the prompt audio on disk
+(``PromptAudio``); the engine knows neither.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from twilio.twiml.voice_response import Gather as TwimlGather
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.engine.steps import Dial, Enqueue, Gather, Hangup, Pause, Record, Say, Step
+
+LANGUAGE_TAGS = {"ru": "ru-RU", "en": "en-US"}
+
+
+def language_tag(lang: str) -> str:
+    """``ru`` → ``ru-RU``: the ``language`` attribute of ``<Say>`` and ``<Gather>``."""
+    return LANGUAGE_TAGS.get(lang, lang)
+
+
+@dataclass(frozen=True)
+class Links:
+    """The URLs Twilio is sent to after each verb, for the turn being answered."""
+
+    turn: int
+
+    def step(self, event: str | None = None) -> str:
+        """Where a ``<Gather>``/``<Record>``/``<Dial>`` reports back."""
+        suffix = f"&ev={event}" if event else ""
+        return f"/voice/step?turn={self.turn}{suffix}"
+
+    queue_wait = "/voice/queue/wait"
+
+
+class PromptAudio:
+    """Which prompts have a recorded file under ``prompts/audio/<lang>/<id>.wav``.
+
+    The directory is listed at most every ``interval`` seconds rather than on every prompt.
+    """
+
+    def __init__(self, root: Path, interval: float = 5.0) -> None:
+        self.root = root
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._files: frozenset[tuple[str, str]] = frozenset()
+        self._listed_at = float("-inf")
+
+    def _refresh(self) -> None:
+        found = set()
+        if self.root.is_dir():
+            for path in self.root.glob("*/*.wav"):
+                found.add((path.parent.name, path.stem))
+        self._files = frozenset(found)
+
+    def url(self, lang: str, prompt_id: str) -> str | None:
+        """The URL to ``<Play>`` for a prompt, or None to speak it with ``<Say>``."""
+        now = time.monotonic()
+        if now - self._listed_at >= self.interval:
+            with self._lock:
+                self._listed_at = now
+                self._refresh()
+        if (lang, prompt_id) in self._files:
+            return f"/media/prompts/{quote(lang)}/{quote(prompt_id)}.wav"
+        return None
+
+
+class TwimlRenderer:
+    """Turns a list of steps into a TwiML document."""
+
+    def __init__(
+        self,
+        voice_for: Callable[[str], str],
+        audio: PromptAudio | None = None,
+    ) -> None:
+        self.voice_for = voice_for
+        self.audio = audio
+
+    def render(self, steps: Sequence[Step], links: Links) -> str:
+        """The TwiML answering one webhook."""
+        response = VoiceResponse()
+        for step in steps:
+            self._append(response, step, links)
+        return str(response)
+
+    def _speak(self, parent: VoiceResponse | TwimlGather, step: Say | Pause) -> None:
+        if isinstance(step, Pause):
+            parent.pause(length=step.seconds)
+            return
+        url = None
+        if self.audio is not None and step.prompt_id is not None and step.rate is None:
+            url = self.audio.url(step.lang, step.prompt_id)
+        if url is not None:
+            parent.play(url)
+            return
+        voice, language = self.voice_for(step.lang), language_tag(step.lang)
+        if step.rate is None:
+            parent.say(step.text, voice=voice, language=language)
+        else:
+            say = parent.say(voice=voice, language=language)
+            say.prosody(step.text, rate=step.rate)
+
+    def _append(self, response: VoiceResponse, step: Step, links: Links) -> None:
+        if isinstance(step, Say | Pause):
+            self._speak(response, step)
+        elif isinstance(step, Gather):
+            inputs = " ".join(
+                name for name, on in (("dtmf", step.dtmf), ("speech", step.speech)) if on
+            )
+            gather = response.gather(
+                input=inputs,
+                action=links.step(),
+                method="POST",
+                timeout=step.timeout,
+                num_digits=step.num_digits,
+                finish_on_key=step.finish_on_key,
+                language=language_tag(step.lang),
+                hints=", ".join(step.hints) if step.hints else None,
+                speech_timeout="auto" if step.speech else None,
+            )
+            for prompt in step.prompts:
+                self._speak(gather, prompt)
+            # Twilio falls through to the next verb when the caller stays silent.
+            response.redirect(links.step("timeout"), method="POST")
+        elif isinstance(step, Record):
+            response.record(
+                action=links.step(),
+                method="POST",
+                max_length=step.max_length,
+                timeout=step.timeout,
+                finish_on_key=step.finish_on_key,
+                play_beep=step.beep,
+            )
+            response.redirect(links.step("timeout"), method="POST")
+        elif isinstance(step, Enqueue):
+            response.enqueue(
+                step.queue,
+                action=links.step(),
+                method="POST",
+                wait_url=links.queue_wait,
+                wait_url_method="POST",
+            )
+        elif isinstance(step, Dial):
+            response.dial(step.number, action=links.step(), method="POST", timeout=step.timeout)
+        elif isinstance(step, Hangup):
+            response.hangup()

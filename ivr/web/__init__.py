@@ -1,0 +1,63 @@
+"""The Flask application: ``create_app(settings)`` builds everything, nothing at import."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from flask import Flask
+
+from ivr.calls import ActionHandler, CallService
+from ivr.config import Settings
+from ivr.flows.registry import FlowRegistry
+from ivr.logs import configure_logging
+from ivr.schedule import MOSCOW
+from ivr.store.db import Database
+from ivr.twiml import PromptAudio, TwimlRenderer
+from ivr.web.extension import IvrServices
+
+
+def moscow_now() -> datetime:
+    """The real clock, in Moscow time."""
+    return datetime.now(MOSCOW)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] = moscow_now,
+    actions: Mapping[str, ActionHandler] | None = None,
+) -> Flask:
+    """Build the webhook application; refuses (``FlowError``) when a flow is broken."""
+    if settings is None:
+        settings = Settings.from_environ(os.environ)
+    configure_logging(settings.log_level)
+    app = Flask(__name__)
+    db = Database(settings.database_url)
+    registry = FlowRegistry(
+        settings.flows_dir,
+        settings.prompts_dir,
+        interval=settings.reload_interval,
+        marker_dir=settings.var_dir,
+        snapshots=lambda version: _load_snapshot(db, version),
+    )
+    registry.load()
+    renderer = TwimlRenderer(settings.voice_for, PromptAudio(settings.prompts_dir / "audio"))
+    calls = CallService(settings, db, registry, renderer, actions)
+    app.extensions["ivr"] = IvrServices(settings, db, registry, calls, clock)
+
+    from ivr.web import health, media, voice
+
+    app.register_blueprint(voice.blueprint)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(media.blueprint)
+    return app
+
+
+def _load_snapshot(db: Database, version: str) -> str | None:
+    from ivr.store.models import FlowVersion
+
+    with db.sessions() as session:
+        row = session.get(FlowVersion, version)
+        return row.snapshot if row is not None else None

@@ -1,0 +1,82 @@
+"""The voice webhooks Twilio calls: incoming, step, status and the queue's wait music."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Blueprint, Response, request
+
+from ivr.schedule import MOSCOW
+from ivr.web.extension import services
+from ivr.web.security import twilio_signed
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("voice", __name__, url_prefix="/voice")
+
+# In development and test the harness may place a call at any moment (``ivr call --at``).
+CLOCK_HEADER = "X-IVR-Clock"
+
+
+def _twiml(body: str) -> Response:
+    return Response(body, mimetype="text/xml")
+
+
+def call_time() -> datetime:
+    """Now, or the moment a development harness asked for; production ignores the header."""
+    ivr = services()
+    asked = request.headers.get(CLOCK_HEADER)
+    if asked and not ivr.settings.is_production:
+        moment = datetime.fromisoformat(asked)
+        return moment if moment.tzinfo else moment.replace(tzinfo=MOSCOW)
+    return ivr.clock()
+
+
+def _answer(work: Callable[[], str]) -> Response:
+    """Run a webhook; any failure becomes an apology and a person, never an HTML error."""
+    try:
+        return _twiml(work())
+    except Exception:
+        log.exception(
+            "call %s: webhook %s failed; apologising and transferring",
+            request.form.get("CallSid", "?"),
+            request.path,
+        )
+        return _twiml(services().calls.apology())
+
+
+@blueprint.post("/incoming")
+@twilio_signed
+def incoming() -> Response:
+    """A call arrives: Twilio's voice URL for every line."""
+    return _answer(lambda: services().calls.incoming(request.form, call_time()))
+
+
+@blueprint.post("/step")
+@twilio_signed
+def step() -> Response:
+    """The caller answered a ``<Gather>``/``<Record>``, or the call left a queue or a dial."""
+    turn = request.args.get("turn", type=int, default=-1)
+    ev = request.args.get("ev")
+    return _answer(lambda: services().calls.step(request.form, turn, ev, call_time()))
+
+
+@blueprint.post("/queue/wait")
+@twilio_signed
+def queue_wait() -> Response:
+    """Twilio's ``waitUrl``: announcements for a caller waiting in a queue."""
+    return _answer(lambda: services().calls.queue_wait(request.form))
+
+
+@blueprint.post("/status")
+@twilio_signed
+def status() -> Response:
+    """Twilio's status callback: the call ended."""
+    try:
+        services().calls.status(request.form, call_time())
+    except Exception:
+        log.exception("call %s: status callback failed", request.form.get("CallSid", "?"))
+        return Response("", status=500)
+    return Response("", status=204)

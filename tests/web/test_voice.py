@@ -1,0 +1,175 @@
+"""Webhook tests: signed requests through the whole app, whole TwiML documents compared."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from ivr.store.models import Call, FlowVersion
+from tests.conftest import Clock, TwilioWebhooks, call_params
+
+VOICE = 'language="ru-RU" voice="Polly.Tatyana"'
+
+
+def say(text: str) -> str:
+    return f"<Say {VOICE}>{text}</Say>"
+
+
+GREETING = (
+    say("Здравствуйте! Вы позвонили в службу поддержки портала Госуслуги.")
+    + say("Разговор записывается, чтобы мы могли улучшать качество помощи.")
+    + say(
+        "Помните: наши сотрудники никогда не спрашивают пароли и коды из СМС. "
+        "Никому их не сообщайте."
+    )
+)
+HEAD = '<?xml version="1.0" encoding="UTF-8"?><Response>'
+
+
+def test_after_hours_call_hears_next_opening_and_goodbye(
+    twilio: TwilioWebhooks, clock: Clock
+) -> None:
+    clock.set(2026, 11, 25, 22, 30)
+    response = twilio.post("/voice/incoming", call_params())
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+    assert response.get_data(as_text=True) == (
+        HEAD
+        + GREETING
+        + say("Сейчас линия не работает. Мы откроемся завтра в 8:00.")
+        + say(
+            "Написать нам можно в чате на портале Госуслуги или в мобильном приложении, "
+            "чат работает круглосуточно. Электронная почта: support собака gosuslugi точка ru. "
+            "Ещё можно заполнить форму обратной связи в разделе «Помощь»."
+        )
+        + say("Спасибо за звонок. До свидания!")
+        + "<Hangup /></Response>"
+    )
+
+
+def test_forged_or_missing_signature_is_refused_and_nothing_runs(
+    twilio: TwilioWebhooks, app: Flask
+) -> None:
+    forged = twilio.post("/voice/incoming", call_params(), signature="bm90IGEgc2lnbmF0dXJl")
+    missing = twilio.client.post("/voice/incoming", data=call_params())
+    assert forged.status_code == 403
+    assert missing.status_code == 403
+    with app.extensions["ivr"].db.sessions() as session:
+        assert session.scalars(select(Call)).all() == []
+
+
+def test_signature_over_other_params_is_refused(twilio: TwilioWebhooks) -> None:
+    genuine = twilio.validator.compute_signature(
+        "https://ivr.example.test/voice/incoming", call_params(From="+79990000000")
+    )
+    assert twilio.post("/voice/incoming", call_params(), signature=genuine).status_code == 403
+
+
+def test_menu_turns_and_retry_of_a_turn_is_not_advanced_twice(
+    twilio: TwilioWebhooks, app: Flask
+) -> None:
+    first = twilio.post("/voice/incoming", call_params())
+    assert 'action="/voice/step?turn=1"' in first.get_data(as_text=True)
+    tech = twilio.post("/voice/step?turn=1", call_params(Digits="1"))
+    again = twilio.post("/voice/step?turn=1", call_params(Digits="1"))
+    assert tech.get_data(as_text=True) == again.get_data(as_text=True)
+    assert 'action="/voice/step?turn=2"' in tech.get_data(as_text=True)
+    queued = twilio.post("/voice/step?turn=2", call_params(Digits="3"))
+    body = queued.get_data(as_text=True)
+    assert body.endswith(
+        say("Соединяю вас со специалистом. Пожалуйста, оставайтесь на линии.")
+        + '<Enqueue action="/voice/step?turn=3" method="POST" waitUrl="/voice/queue/wait" '
+        'waitUrlMethod="POST">tech</Enqueue></Response>'
+    )
+    with app.extensions["ivr"].db.sessions() as session:
+        call = session.get(Call, call_params()["CallSid"])
+        assert call is not None
+        assert call.turn == 3
+        assert call.path == ["greeting", "hours", "main_menu", "tech_menu", "tip_sms", "to_tech"]
+        assert [i["value"] for i in call.inputs] == ["1", "3"]
+        assert session.scalars(select(FlowVersion.name)).all() == ["hotline"]
+
+
+def test_incoming_delivered_twice_creates_one_call(twilio: TwilioWebhooks, app: Flask) -> None:
+    one = twilio.post("/voice/incoming", call_params())
+    two = twilio.post("/voice/incoming", call_params())
+    assert one.get_data() == two.get_data()
+    with app.extensions["ivr"].db.sessions() as session:
+        assert len(session.scalars(select(Call)).all()) == 1
+
+
+def test_unknown_number_is_told_politely_and_hung_up(twilio: TwilioWebhooks) -> None:
+    response = twilio.post("/voice/incoming", call_params(To="+74950000000"))
+    assert response.get_data(as_text=True) == (
+        HEAD
+        + say(
+            "Здравствуйте! К сожалению, этот номер не обслуживается. "
+            "Позвоните, пожалуйста, по номеру 8 800 555 35 35. До свидания!"
+        )
+        + "<Hangup /></Response>"
+    )
+
+
+def test_number_in_national_form_reaches_its_flow(twilio: TwilioWebhooks) -> None:
+    response = twilio.post("/voice/incoming", call_params(To="88005553535"))
+    assert "Госуслуги" in response.get_data(as_text=True)
+
+
+def test_step_for_unknown_call_apologises_with_twiml(twilio: TwilioWebhooks) -> None:
+    response = twilio.post("/voice/step?turn=1", call_params(sid="CA" + "9" * 32, Digits="1"))
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == (
+        HEAD
+        + say(
+            "Извините, у нас техническая неполадка. Соединяю вас со специалистом, "
+            "пожалуйста, оставайтесь на линии."
+        )
+        + "<Enqueue>operators</Enqueue></Response>"
+    )
+
+
+def test_silence_three_times_reaches_a_person(twilio: TwilioWebhooks) -> None:
+    twilio.post("/voice/incoming", call_params())
+    bodies = [
+        twilio.post(f"/voice/step?turn={turn}&ev=timeout", call_params()).get_data(as_text=True)
+        for turn in (1, 2, 3)
+    ]
+    assert bodies[0].count("Извините, я вас не слышу.") == 1
+    assert "<Gather" in bodies[1]
+    assert ">general</Enqueue>" in bodies[2]
+
+
+def test_queue_wait_rotates_announcements(twilio: TwilioWebhooks) -> None:
+    twilio.post("/voice/incoming", call_params())
+    twilio.post("/voice/step?turn=1", call_params(Digits="0"))
+    first = twilio.post("/voice/queue/wait", call_params(QueueTime="0", QueuePosition="2"))
+    later = twilio.post("/voice/queue/wait", call_params(QueueTime="21", QueuePosition="1"))
+    assert first.get_data(as_text=True) == (
+        HEAD
+        + say(
+            "Все специалисты сейчас заняты. Пожалуйста, оставайтесь на линии, "
+            "вам обязательно ответят."
+        )
+        + '<Pause length="20" /></Response>'
+    )
+    assert "круглосуточно" in later.get_data(as_text=True)
+
+
+def test_status_callback_records_the_end(twilio: TwilioWebhooks, app: Flask) -> None:
+    twilio.post("/voice/incoming", call_params())
+    response = twilio.post("/voice/status", call_params(CallStatus="completed", CallDuration="73"))
+    assert response.status_code == 204
+    with app.extensions["ivr"].db.sessions() as session:
+        call = session.get(Call, call_params()["CallSid"])
+        assert call is not None
+        assert (call.status, call.duration) == ("completed", 73)
+        assert call.ended_at is not None
+
+
+def test_healthz(app: Flask) -> None:
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["ok"] is True
+    assert body["database"] == "ok"
+    assert set(body["flows"]) == {"hotline"}
