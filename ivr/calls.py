@@ -20,6 +20,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.config import Settings
 from ivr.engine.interpreter import Turn, advance, new_state
+from ivr.engine.spoken import digits_in_groups
 from ivr.engine.state import CallState, Event
 from ivr.engine.steps import ActionRequest, Pause, Say, Step
 from ivr.flows.model import Flow
@@ -27,7 +28,7 @@ from ivr.flows.nodes import QueueNode
 from ivr.flows.registry import FlowRegistry
 from ivr.privacy import mask_input, mask_phone, mask_text
 from ivr.store.db import Database
-from ivr.store.models import Call, FlowVersion
+from ivr.store.models import Call, Callback, FlowVersion
 from ivr.store.upsert import insert_ignore
 from ivr.twiml import Links, TwimlRenderer, language_tag
 
@@ -117,7 +118,9 @@ class CallService:
         registry: FlowRegistry,
         renderer: TwimlRenderer,
         actions: Mapping[str, ActionHandler] | None = None,
+        speech_available: bool = False,
     ) -> None:
+        self.speech_available = speech_available
         self.settings = settings
         self.db = db
         self.registry = registry
@@ -126,8 +129,18 @@ class CallService:
 
     # -- the webhooks ---------------------------------------------------------------------
 
-    def incoming(self, params: Mapping[str, str], now: datetime) -> str:
-        """A new call: find the flow of the dialled number and run it from the start."""
+    def incoming(
+        self,
+        params: Mapping[str, str],
+        now: datetime,
+        flow_name: str | None = None,
+        callback_id: int | None = None,
+    ) -> str:
+        """A new call: find the flow of the dialled number and run it from the start.
+
+        Outbound calls placed by the dispatcher name their flow (and the callback booking)
+        instead, since the number they dial is the caller's, not one of our lines.
+        """
         sid = params.get("CallSid", "")
         if not sid:
             raise CallError("the webhook has no CallSid")
@@ -137,7 +150,7 @@ class CallService:
                 if call is not None:
                     log.info("call %s: incoming webhook repeated, answering as before", sid)
                     return call.last_twiml
-                return self._start(session, sid, params, now)
+                return self._start(session, sid, params, now, flow_name, callback_id)
         except IntegrityError:
             # Two deliveries of the same webhook raced; the other one created the call.
             with self.db.transaction() as session:
@@ -146,9 +159,30 @@ class CallService:
                     raise
                 return call.last_twiml
 
-    def _start(self, session: Session, sid: str, params: Mapping[str, str], now: datetime) -> str:
+    def _start(
+        self,
+        session: Session,
+        sid: str,
+        params: Mapping[str, str],
+        now: datetime,
+        flow_name: str | None,
+        callback_id: int | None,
+    ) -> str:
         line, caller = params.get("To", ""), params.get("From", "")
-        flow = self.registry.current().for_line(line)
+        variables = {"caller": caller, "line": line}
+        if self.speech_available:
+            variables["asr"] = "1"
+        flows = self.registry.current()
+        if flow_name is None:
+            flow = flows.for_line(line)
+        else:
+            flow = flows.flows.get(flow_name)
+            # An outbound call: the person we call is the "caller" of the flow.
+            variables["caller"], variables["line"] = line, caller
+            booking = session.get(Callback, callback_id) if callback_id is not None else None
+            if booking is not None:
+                variables["request_digits"] = booking.request_number
+                variables["request_number"] = digits_in_groups(booking.request_number)
         call = Call(
             sid=sid,
             account_sid=params.get("AccountSid", ""),
@@ -171,15 +205,15 @@ class CallService:
             return call.last_twiml
         insert_ignore(
             session,
-            FlowVersion.__table__,
-            {  # type: ignore[arg-type]
+            FlowVersion,
+            {
                 "version": flow.version,
                 "name": flow.name,
                 "snapshot": flow.to_snapshot(),
                 "created_at": now.astimezone(UTC),
             },
         )
-        state = new_state(flow, {"caller": caller, "line": line})
+        state = new_state(flow, variables)
         call.flow, call.flow_version = flow.name, flow.version
         log.info(
             "call %s: line %s from %s, flow %s@%s",
@@ -234,8 +268,8 @@ class CallService:
             if handler is None:
                 raise CallError(f"no handler for action '{result.action.name}'")
             context = ActionContext(session, call, flow, result.state, now, self.settings)
-            outcome = handler(result.action, context)
-            result = advance(flow, result.state, Event("action", data=dict(outcome)), now)
+            outcome = {**handler(result.action, context), "action": result.action.name}
+            result = advance(flow, result.state, Event("action", data=outcome), now)
             steps += result.steps
         else:
             raise CallError("too many actions in one turn")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -47,6 +48,21 @@ class Settings(BaseModel):
     # How often (seconds) a web worker looks at the flow files for edits.
     reload_interval: float = Field(default=2.0, ge=0)
     log_level: str = "INFO"
+    # Twilio's REST API; tests and the harness point it at a local stand-in (not in production).
+    twilio_api_base: str = "https://api.twilio.com"
+    recordings_dir: Path = Path("var/recordings")
+    # Recordings larger than this are refused (bytes) and slower downloads abandoned (seconds).
+    recording_max_bytes: int = Field(default=20_000_000, ge=1000)
+    recording_timeout: float = Field(default=10.0, gt=0)
+    # Outbound messaging (SMS with the request number): a sender number or a Messaging Service.
+    sms_from: str = ""
+    # The dispatcher: when it may dial (Moscow time), how often and how long between tries.
+    calling_hours: str = "09:00-20:00"
+    callback_retry_minutes: int = Field(default=15, ge=1)
+    callback_max_attempts: int = Field(default=3, ge=1)
+    worker_interval: float = Field(default=15.0, gt=0)
+    # An unpacked Vosk model directory; empty = no speech recognition (keypad only).
+    vosk_model: str = ""
 
     @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:
@@ -54,6 +70,12 @@ class Settings(BaseModel):
             raise ValueError(
                 "IVR_SKIP_SIGNATURE_CHECK may only be set with IVR_ENVIRONMENT=development or test"
             )
+        if self.environment == "production":
+            api = urlsplit(self.twilio_api_base)
+            if api.scheme != "https" or not (api.hostname or "").endswith(".twilio.com"):
+                raise ValueError(
+                    "IVR_TWILIO_API_BASE must be an https://….twilio.com address in production"
+                )
         return self
 
     @property

@@ -382,20 +382,61 @@ def describe_next_opening(schedule: Schedule, now: datetime, lang: str = "ru") -
     if opening is None:
         return "в ближайший рабочий день" if russian else "on the next working day"
 
-    clock = f"{opening.hour}:{opening.minute:02d}"
-    day = opening.date()
-    ahead = (day - local.date()).days
-    if ahead == 0:
-        when = "сегодня" if russian else "today"
-    elif ahead == 1:
-        when = "завтра" if russian else "tomorrow"
-    elif ahead <= 6 and not _day_off_between(schedule, local.date(), day):
-        weekday = day.weekday()
-        when = _WEEKDAYS_RU[weekday] if russian else f"on {_WEEKDAYS_EN[weekday]}"
-    elif russian:
-        when = f"{day.day} {_MONTHS_RU_GENITIVE[day.month - 1]}"
-    else:
-        when = f"on {day.day} {_MONTHS_EN[day.month - 1]}"
+    clock = clock_time(opening)
+    when = describe_day(schedule, local, opening.date(), lang)
     if russian:
         return f"{when} в {clock}"
     return f"{when} at {clock} Moscow time"
+
+
+def describe_day(schedule: Schedule, now: datetime, day: date, lang: str = "ru") -> str:
+    """A day as said on the phone relative to ``now``: «сегодня», «завтра», «в понедельник»
+    (2–6 days ahead with no holiday or day off between), else «4 января» ("on 4 January")."""
+    russian = lang == "ru"
+    local = _to_moscow(now, "now")
+    ahead = (day - local.date()).days
+    if ahead == 0:
+        return "сегодня" if russian else "today"
+    if ahead == 1:
+        return "завтра" if russian else "tomorrow"
+    if 1 < ahead <= 6 and not _day_off_between(schedule, local.date(), day):
+        weekday = day.weekday()
+        return _WEEKDAYS_RU[weekday] if russian else f"on {_WEEKDAYS_EN[weekday]}"
+    if russian:
+        return f"{day.day} {_MONTHS_RU_GENITIVE[day.month - 1]}"
+    return f"on {day.day} {_MONTHS_EN[day.month - 1]}"
+
+
+def clock_time(moment: datetime) -> str:
+    """``8:00``, ``14:30``: a time of day as read on the phone."""
+    return f"{moment.hour}:{moment.minute:02d}"
+
+
+def iter_slots(
+    schedule: Schedule, start: datetime, minutes: int, horizon_days: int
+) -> list[tuple[datetime, datetime]]:
+    """Whole slots of ``minutes`` inside open hours, starting at or after ``start``.
+
+    Slots are aligned to the clock (8:00, 8:15 …) so that callers booked at different times
+    share the same slots and the capacity count means something.
+    """
+    local = _to_moscow(start, "start")
+    step = timedelta(minutes=minutes)
+    slots = []
+    for a, b in open_intervals(schedule, local, local + timedelta(days=horizon_days)):
+        midnight = a.replace(hour=0, minute=0, second=0, microsecond=0)
+        offset = (a - midnight) // step
+        slot = midnight + offset * step
+        if slot < a:
+            slot += step
+        while slot + step <= b:
+            slots.append((slot, slot + step))
+            slot += step
+    return slots
+
+
+def describe_date(day: date, lang: str = "ru") -> str:
+    """«25 ноября» / "25 November": a date as read on the phone, without the year."""
+    if lang == "ru":
+        return f"{day.day} {_MONTHS_RU_GENITIVE[day.month - 1]}"
+    return f"{day.day} {_MONTHS_EN[day.month - 1]}"

@@ -128,7 +128,10 @@ class TwimlRenderer:
             for prompt in step.prompts:
                 self._speak(gather, prompt)
             # Twilio falls through to the next verb when the caller stays silent.
-            response.redirect(links.step("timeout"), method="POST")
+            if step.then_record is not None:
+                self._append(response, step.then_record, links)
+            else:
+                response.redirect(links.step("timeout"), method="POST")
         elif isinstance(step, Record):
             response.record(
                 action=links.step(),
@@ -137,6 +140,9 @@ class TwimlRenderer:
                 timeout=step.timeout,
                 finish_on_key=step.finish_on_key,
                 play_beep=step.beep,
+                recording_status_callback=f"/voice/recording?purpose={step.purpose}",
+                recording_status_callback_method="POST",
+                recording_status_callback_event="completed absent failed",
             )
             response.redirect(links.step("timeout"), method="POST")
         elif isinstance(step, Enqueue):

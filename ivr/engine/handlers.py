@@ -101,12 +101,13 @@ class MenuHandler:
             return self._fail(node_id, node, run, node.no_match or defaults.no_match)
         if event.kind == "speech":
             heard = normalise_speech(event.speech)
-            if _mentions(heard, defaults.repeat_keywords):
-                self._ask(node, run)
-                return WAIT
+            # A topic wins over "repeat": «повторно не приходит смс» is about SMS.
             for key, option in node.options.items():
                 if _mentions(heard, option.keywords):
                     return self._choose(node_id, node, key, run)
+            if _mentions(heard, defaults.repeat_keywords):
+                self._ask(node, run)
+                return WAIT
             if _mentions(heard, defaults.operator_keywords):
                 return self._to_operator(node_id, node, run)
             return self._fail(node_id, node, run, node.no_match or defaults.no_match)

@@ -9,6 +9,8 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime
 
+import ivr.engine.request_status
+import ivr.engine.service_handlers  # noqa: F401  (registers their handlers)
 from ivr.engine.handlers import handler_for
 from ivr.engine.run import Goto, Outcome, Run, Wait
 from ivr.engine.state import CallState, Event

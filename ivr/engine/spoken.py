@@ -9,8 +9,8 @@ hear (and repeat back) the group boundaries.
 Grouping rule (`group_sizes`), the way Russians read phone and request numbers:
 
 - 1 to 3 digits: one group;
-- otherwise groups of three, with the tail as 2+2 when three does not divide the length
-  with remainder 1, and a single 2 when the remainder is 2:
+- otherwise groups of three; when the length leaves 1 over three, the last four digits
+  are read 2+2 (a lone last digit is easy to miss), when it leaves 2, they end in a 2:
   4 → 2+2, 5 → 3+2, 6 → 3+3, 7 → 3+2+2, 8 → 3+3+2, 9 → 3+3+3, 10 → 3+3+2+2,
   12 → 3+3+3+3, 13 → 3+3+3+2+2, 14 → 3+3+3+3+2, 15 → 3+3+3+3+3;
 - except 11 → 1+3+3+2+2: an 11-digit string is almost always a phone number with its
@@ -72,6 +72,7 @@ _HUNDREDS: Final = (
     "восемьсот",
     "девятьсот",
 )
+_DIGITS_RU: Final = ("ноль", *_UNITS_M[1:])
 _DIGITS_EN: Final = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 _MAX_NUMBER: Final = 999_999
@@ -104,7 +105,7 @@ def _below_thousand(n: int, gender: str) -> str:
 # tabulating them once keeps reading a number to a couple of lookups (the exhaustive
 # round-trip tests read a million of them).
 _BELOW_THOUSAND: Final[dict[str, tuple[str, ...]]] = {
-    g: ("",) + tuple(_below_thousand(n, g) for n in range(1, 1000)) for g in _GENDERS
+    g: ("", *(_below_thousand(n, g) for n in range(1, 1000))) for g in _GENDERS
 }
 
 
@@ -150,6 +151,24 @@ def number_words_ru(n: int, gender: Gender = "m") -> str:
     return " ".join(words)
 
 
+def _group_sizes(length: int) -> tuple[int, ...]:
+    if length <= 3:
+        return (length,)
+    if length == 11:
+        # Country or trunk digit, then the 10-digit national number (7 916 123 45 67).
+        return (1, *_group_sizes(10))
+    threes, remainder = divmod(length, 3)
+    if remainder == 0:
+        return (3,) * threes
+    if remainder == 1:
+        # A lone last digit is easy to miss, so the last four are read 2+2.
+        return (3,) * (threes - 1) + (2, 2)
+    return (3,) * threes + (2,)
+
+
+_SIZES: Final = tuple(_group_sizes(length) for length in range(_MAX_DIGITS + 1))
+
+
 def group_sizes(length: int) -> tuple[int, ...]:
     """Sizes of the spoken groups for a digit string of `length` (1..15) digits.
 
@@ -157,24 +176,13 @@ def group_sizes(length: int) -> tuple[int, ...]:
     """
     if not 1 <= length <= _MAX_DIGITS:
         raise ValueError(f"length out of range 1..{_MAX_DIGITS}: {length}")
-    if length <= 3:
-        return (length,)
-    if length == 11:
-        # Country or trunk digit, then the 10-digit national number (7 916 123 45 67).
-        return (1, *group_sizes(10))
-    threes, remainder = divmod(length, 3)
-    if remainder == 0:
-        return (3,) * threes
-    if remainder == 1:
-        # A lone digit at the end is easy to miss, so the last four are read 2+2.
-        return (3,) * (threes - 1) + (2, 2)
-    return (3,) * threes + (2,)
+    return _SIZES[length]
 
 
 def _split(digits: str) -> list[str]:
     groups: list[str] = []
     start = 0
-    for size in group_sizes(len(digits)):
+    for size in _SIZES[len(digits)]:
         groups.append(digits[start : start + size])
         start += size
     return groups
@@ -192,6 +200,16 @@ def _group_en(group: str) -> str:
     return " ".join(_DIGITS_EN[int(digit)] for digit in group)
 
 
+# Every possible group ("0".."999", "00".."99", "000".."999") read once at import, so
+# reading a number is a split and a few lookups.
+_GROUPS: Final[dict[str, dict[str, str]]] = {
+    lang: {
+        f"{n:0{width}d}": read(f"{n:0{width}d}") for width in (1, 2, 3) for n in range(10**width)
+    }
+    for lang, read in (("ru", _group_ru), ("en", _group_en))
+}
+
+
 def digits_in_groups(digits: str, lang: str = "ru") -> str:
     """Read a string of 1–15 digits in groups, groups separated by ", " for TTS pauses.
 
@@ -202,13 +220,10 @@ def digits_in_groups(digits: str, lang: str = "ru") -> str:
     """
     if not (digits.isascii() and digits.isdigit()) or not 1 <= len(digits) <= _MAX_DIGITS:
         raise ValueError(f"expected 1..{_MAX_DIGITS} digits 0-9, got {digits!r}")
-    if lang == "ru":
-        read = _group_ru
-    elif lang == "en":
-        read = _group_en
-    else:
+    table = _GROUPS.get(lang)
+    if table is None:
         raise ValueError(f"unsupported language {lang!r}; expected 'ru' or 'en'")
-    return ", ".join(read(group) for group in _split(digits))
+    return ", ".join([table[group] for group in _split(digits)])
 
 
 def phone_in_groups(e164: str, lang: str = "ru") -> str:
@@ -220,8 +235,10 @@ def phone_in_groups(e164: str, lang: str = "ru") -> str:
     with the trunk prefix «восемь» instead of «плюс семь»: «восемь, восемьсот,
     пятьсот пятьдесят пять, тридцать пять, тридцать пять». English keeps «plus seven»
     for them too, because a caller abroad must dial the international form.
-    Other countries: «плюс» then all digits by the `digits_in_groups` rule (the country
-    code is not split off: that needs a numbering-plan table this pure module lacks).
+    Other countries: «плюс», then all digits in `group_sizes` groups, read digit by
+    digit in Russian too: without a numbering-plan table (which this pure module lacks)
+    the country code cannot be split off, and reading "+49 30…" as «четыреста девяносто
+    три» would glue the country code to the area code.
     """
     if not _E164.fullmatch(e164):
         raise ValueError(f"not an E.164 phone number: {e164!r}")
@@ -237,4 +254,8 @@ def phone_in_groups(e164: str, lang: str = "ru") -> str:
             return "восемь, " + digits_in_groups(national, lang)
         seven = "семь" if lang == "ru" else "seven"
         return f"{plus} {seven}, " + digits_in_groups(national, lang)
-    return f"{plus} " + digits_in_groups(digits, lang)
+    if lang == "en":
+        return f"{plus} " + digits_in_groups(digits, lang)
+    return f"{plus} " + ", ".join(
+        " ".join(_DIGITS_RU[int(digit)] for digit in group) for group in _split(digits)
+    )

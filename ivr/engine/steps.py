@@ -28,6 +28,18 @@ class Pause:
 
 
 @dataclass(frozen=True)
+class Record:
+    """Record the caller after a beep."""
+
+    max_length: int
+    timeout: int = 5
+    finish_on_key: str = "#"
+    beep: bool = True
+    # What the recording is for; its status callback carries it (voicemail, request_number).
+    purpose: str = "voicemail"
+
+
+@dataclass(frozen=True)
 class Gather:
     """Play ``prompts`` while listening for keys and/or speech."""
 
@@ -39,16 +51,8 @@ class Gather:
     num_digits: int | None = 1
     finish_on_key: str | None = None
     hints: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Record:
-    """Record the caller after a beep."""
-
-    max_length: int
-    timeout: int = 5
-    finish_on_key: str = "#"
-    beep: bool = True
+    # When no key is pressed, record speech instead (a spoken number) rather than time out.
+    then_record: Record | None = None
 
 
 @dataclass(frozen=True)

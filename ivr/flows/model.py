@@ -23,12 +23,14 @@ from pydantic import (
     field_validator,
 )
 
+import ivr.flows.service_nodes  # noqa: F401  (registers the voicemail, callback … kinds)
 from ivr.flows.nodes import NODE_KINDS, Node, PromptList, normalise_speech
 from ivr.schedule import Schedule, TimeRange
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 CLOSED = "closed"
+_FLOW_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 def parse_clock(text: str) -> time:
@@ -188,7 +190,7 @@ class Flow(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
     title: str = ""
     lines: list[str] = Field(default_factory=list)
     languages: Annotated[list[str], BeforeValidator(_language_list)] = Field(
@@ -201,6 +203,16 @@ class Flow(BaseModel):
     # lang → prompt id → text, for the prompts this flow speaks (filled in by the reader).
     prompts: dict[str, dict[str, str]] = Field(default_factory=dict)
     source: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not _FLOW_NAME.match(value):
+            raise ValueError(
+                f"'{value}' cannot be a flow name; use lower-case latin letters, digits, "
+                "'-' and '_', like 'hotline'"
+            )
+        return value
 
     @field_validator("nodes", mode="before")
     @classmethod
@@ -236,7 +248,11 @@ class Flow(BaseModel):
     @cached_property
     def version(self) -> str:
         """A content hash: two flows with the same version behave the same."""
-        return hashlib.sha256(self.to_snapshot().encode()).hexdigest()[:16]
+        # Where the file lies is not behaviour: the same flow read from another directory
+        # keeps its version.
+        data = self.model_dump(mode="json", exclude={"source"})
+        canonical = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @classmethod
     def from_snapshot(cls, snapshot: str) -> Flow:

@@ -6,13 +6,15 @@ going after a mistake so that an admin sees all of them at once.
 
 from __future__ import annotations
 
+import string
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ivr.flows.model import Flow
+from ivr.flows.model import WEEKDAYS, Flow, parse_ranges, parse_weekdays
 from ivr.flows.nodes import NODE_KINDS, Node
 from ivr.flows.problems import Problem
 from ivr.flows.yamlio import LocatedList, LocatedMap, line_of, parse_yaml
@@ -37,6 +39,13 @@ class NodeSource:
 
     path: str
     tree: LocatedMap
+    # The line of the node's id (``greeting:``), where messages about the whole node point.
+    id_line: int | None = None
+
+    @property
+    def node_line(self) -> int:
+        """The line to show for a problem of the node as a whole."""
+        return self.id_line if self.id_line is not None else self.tree.line
 
     def line(self, *loc: str | int) -> int:
         """The line of a key path inside the node, e.g. ``("options", "1", "go")``."""
@@ -74,15 +83,31 @@ def _plain(message: str) -> str:
 
 
 def pydantic_problems(
-    exc: ValidationError, model: type[BaseModel], tree: Any, path: str, where: str
+    exc: ValidationError,
+    model: type[BaseModel],
+    tree: Any,
+    path: str,
+    where: str,
+    covered: Collection[tuple[str | int, ...]] = (),
 ) -> list[Problem]:
-    """Turn pydantic's errors into plain sentences at the right line."""
+    """Turn pydantic's errors into plain sentences at the right line.
+
+    Value errors at a location in ``covered`` are left out: they were already reported, each
+    at its own line.
+    """
     problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         kind = err["type"]
-        # Discriminated or nested unions add the member's name to the location; drop it.
-        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+        # Discriminated or nested unions add the member's name to the location, and a bad
+        # dict key adds "[key]"; drop both.
+        loc = tuple(
+            p
+            for p in loc
+            if not (isinstance(p, str) and (p.startswith("function-") or p == "[key]"))
+        )
+        if kind == "value_error" and loc in covered:
+            continue
         name = ".".join(str(p) for p in loc)
         if kind == "extra_forbidden":
             allowed = ", ".join(_allowed_keys(model, loc[:-1]))
@@ -159,14 +184,14 @@ def _read_nodes(
                 Problem(
                     path,
                     key_line,
-                    f"node '{node_id}' is defined twice (also at {first.path}:{first.tree.line})",
+                    f"node '{node_id}' is defined twice (also at {first.path}:{first.node_line})",
                 )
             )
             continue
         node, node_problems = read_node(node_id, raw, path, key_line)
         problems.extend(node_problems)
         if isinstance(raw, LocatedMap):
-            source.nodes[node_id] = NodeSource(path, raw)
+            source.nodes[node_id] = NodeSource(path, raw, key_line)
         if node is not None:
             nodes[node_id] = node
     return problems
@@ -200,6 +225,8 @@ def read_flow(
         return None, None, [*problems, Problem(shown, 1, "a flow file must be a mapping")]
     source = FlowSource(shown, tree)
     problems += _unknown_keys(tree, FLOW_KEYS, shown, "the flow")
+    schedule_problems = _schedule_problems(tree.get("schedule"), shown)
+    problems += schedule_problems
 
     nodes: dict[str, Node] = {}
     if "nodes" in tree:
@@ -220,7 +247,8 @@ def read_flow(
     try:
         flow = Flow.model_validate({**fields, "nodes": nodes})
     except ValidationError as exc:
-        problems += pydantic_problems(exc, Flow, tree, shown, "")
+        covered = _SCHEDULE_TEXTS if schedule_problems else ()
+        problems += pydantic_problems(exc, Flow, tree, shown, "", covered)
         return None, source, problems
     if problems:
         return None, source, problems
@@ -230,6 +258,59 @@ def read_flow(
         lang: {k: v for k, v in texts.items() if k in used} for lang, texts in flow.prompts.items()
     }
     return flow.model_copy(update={"prompts": trimmed}), source, problems
+
+
+# The schedule texts ``_schedule_problems`` checks line by line.
+_SCHEDULE_TEXTS = (("schedule", "hours"), ("schedule", "holidays"), ("schedule", "special"))
+
+
+def _schedule_problems(schedule: Any, path: str) -> list[Problem]:
+    """Check the schedule's weekdays and hours entry by entry, each at its own line.
+
+    The model checks them too, but it stops at the first mistake and can only point at the
+    ``hours:`` key; an admin should see every bad entry where it is written.
+    """
+    if not isinstance(schedule, LocatedMap):
+        return []
+    problems: list[Problem] = []
+
+    def check_ranges(text: Any, line: int, what: str) -> None:
+        if isinstance(text, str):
+            try:
+                parse_ranges(text)
+            except ValueError as exc:
+                problems.append(Problem(path, line, f"schedule: {what}: {exc}"))
+
+    hours = schedule.get("hours")
+    if isinstance(hours, LocatedMap):
+        seen: dict[int, str] = {}
+        for days, ranges in hours.items():
+            line = hours.key_lines[days]
+            try:
+                weekdays = parse_weekdays(days)
+            except ValueError as exc:
+                problems.append(Problem(path, line, f"schedule: {exc}"))
+                weekdays = []
+            for day in weekdays:
+                if day in seen:
+                    problems.append(
+                        Problem(
+                            path,
+                            line,
+                            f"schedule: {WEEKDAYS[day]} is given hours twice "
+                            f"('{seen[day]}' and '{days}')",
+                        )
+                    )
+                else:
+                    seen[day] = days
+            check_ranges(ranges, line, f"hours for '{days}'")
+    if "holidays" in schedule:
+        check_ranges(schedule["holidays"], schedule.key_lines["holidays"], "holiday hours")
+    special = schedule.get("special")
+    if isinstance(special, LocatedMap):
+        for day_text, ranges in special.items():
+            check_ranges(ranges, special.key_lines[day_text], f"hours for {day_text}")
+    return problems
 
 
 def _prompt_ids_used(flow: Flow) -> set[str]:
@@ -291,5 +372,29 @@ def read_prompts(
                 Problem(shown, doc.data.key_lines[key], f"prompt '{key}' must be a non-empty text")
             )
             continue
+        mistake = _template_mistake(value)
+        if mistake is not None:
+            problems.append(Problem(shown, doc.data.key_lines[key], f"prompt '{key}': {mistake}"))
+            continue
         texts[key] = " ".join(value.split())
     return PromptCatalog(lang, shown, texts, dict(doc.data.key_lines)), problems
+
+
+def _template_mistake(text: str) -> str | None:
+    """Why the engine could not fill the ``{values}`` of a prompt text, or None.
+
+    Caught here, a stray brace is a message for the admin; missed, it would end live calls.
+    """
+    hint = "values are written like {next_opening}; write {{ or }} for a brace itself"
+    try:
+        fields = [
+            (n, spec, conv) for _, n, spec, conv in string.Formatter().parse(text) if n is not None
+        ]
+    except ValueError:
+        return f"a '{{' or '}}' is not paired; {hint}"
+    for name, spec, conversion in fields:
+        # Values are plain text: no attributes, indexes, conversions or format specs.
+        if not name.isidentifier() or spec or conversion:
+            written = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            return f"'{{{written}}}' is not a value name; {hint}"
+    return None

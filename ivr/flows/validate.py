@@ -14,7 +14,7 @@ from ivr.flows.model import Flow
 from ivr.flows.nodes import KEYPAD_KEYS, OPERATOR_KEY, REPEAT_KEY, MenuNode
 from ivr.flows.problems import Problem
 from ivr.flows.reader import FlowSource, PromptCatalog
-from ivr.flows.yamlio import LocatedMap
+from ivr.flows.yamlio import LocatedList, LocatedMap
 
 _YAML11_TYPES = {"bool": "a yes/no value", "int": "a number", "float": "a number"}
 
@@ -30,8 +30,11 @@ def validate_flow(
         return problems
     problems += _check_menus(flow, source)
     problems += _check_reachable(flow, source)
-    problems += _check_loops(flow, source)
-    problems += _check_ends(flow, source)
+    loop_problems, in_loops = _check_loops(flow, source)
+    problems += loop_problems
+    # A node in such a loop never reaches an end either; saying so again would only repeat
+    # the loop in other words.
+    problems += _check_ends(flow, source, skip=in_loops)
     problems += _check_prompts(flow, source, prompts)
     return problems
 
@@ -80,12 +83,14 @@ def _check_links(flow: Flow, source: FlowSource) -> list[Problem]:
         where = source.nodes[node_id]
         for edge in node.edges():
             if edge.target not in flow.nodes:
+                # A key name is quoted ('next'); a described exit (option '1') already is.
+                label = f"'{edge.label}'" if edge.label.isidentifier() else edge.label
                 problems.append(
                     Problem(
                         where.path,
                         where.line(*edge.loc),
-                        f"node '{node_id}': {edge.label} goes to '{edge.target}', "
-                        "which is not defined",
+                        f"node '{node_id}': {label} points to '{edge.target}', "
+                        "which is not a node in this flow",
                     )
                 )
     return problems
@@ -171,9 +176,9 @@ def _check_menus(flow: Flow, source: FlowSource) -> list[Problem]:
             problems.append(
                 Problem(
                     where.path,
-                    where.tree.line,
-                    f"node '{node_id}': no operator for key 0 and after failed attempts; "
-                    "set 'operator' here or in the flow's defaults",
+                    where.node_line,
+                    f"node '{node_id}': there is nowhere to send a caller who presses 0 or "
+                    "fails to choose; set 'operator' here or in the flow's defaults",
                 )
             )
     return problems
@@ -199,7 +204,7 @@ def _check_reachable(flow: Flow, source: FlowSource) -> list[Problem]:
     return [
         Problem(
             source.nodes[node_id].path,
-            source.nodes[node_id].tree.line,
+            source.nodes[node_id].node_line,
             f"node '{node_id}' cannot be reached from the start node '{flow.start}'",
         )
         for node_id in flow.nodes
@@ -219,23 +224,27 @@ def _reach(flow: Flow, roots: Iterable[str]) -> set[str]:
     return seen
 
 
-def _check_loops(flow: Flow, source: FlowSource) -> list[Problem]:
-    """Cycles made only of nodes that never wait for the caller would spin forever."""
+def _check_loops(flow: Flow, source: FlowSource) -> tuple[list[Problem], set[str]]:
+    """Cycles made only of nodes that never wait for the caller would spin forever.
+
+    Returns the problems and the nodes of the loops found."""
     passive = {nid for nid, node in flow.nodes.items() if not node.waits_for_input}
     graph = {nid: [t for t in successors(flow, nid) if t in passive] for nid in passive}
     problems = []
+    members: set[str] = set()
     for cycle in _cycles(graph):
         first = cycle[0]
         where = source.nodes[first]
         route = " → ".join([*cycle, first])
+        members.update(cycle)
         problems.append(
             Problem(
                 where.path,
-                where.tree.line,
+                where.node_line,
                 f"nodes {route} form a loop that never waits for the caller",
             )
         )
-    return problems
+    return problems, members
 
 
 def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
@@ -288,7 +297,7 @@ def _cycle_in(graph: dict[str, list[str]], component: list[str]) -> list[str]:
         path.append(nxt)
 
 
-def _check_ends(flow: Flow, source: FlowSource) -> list[Problem]:
+def _check_ends(flow: Flow, source: FlowSource, skip: set[str]) -> list[Problem]:
     """From every node some path must reach an end: a person, a hang-up, a voicemail."""
     reverse: dict[str, list[str]] = {nid: [] for nid in flow.nodes}
     for nid in flow.nodes:
@@ -304,12 +313,12 @@ def _check_ends(flow: Flow, source: FlowSource) -> list[Problem]:
     return [
         Problem(
             source.nodes[nid].path,
-            source.nodes[nid].tree.line,
+            source.nodes[nid].node_line,
             f"node '{nid}': no path from here reaches an end "
             "(an operator, a hang-up or a voicemail)",
         )
         for nid in flow.nodes
-        if nid not in good
+        if nid not in good and nid not in skip
     ]
 
 
@@ -328,22 +337,42 @@ def _check_prompts(
             )
             continue
         catalog = prompts[lang]
-        for ids, where, loc in _prompt_refs(flow, source):
-            for prompt_id in ids:
-                if prompt_id not in catalog.texts:
-                    problems.append(
-                        Problem(where, loc, f"prompt '{prompt_id}' has no text in {catalog.path}")
+        for owner, path, line, prompt_id in _prompt_refs(flow, source):
+            if prompt_id not in catalog.texts:
+                problems.append(
+                    Problem(
+                        path, line, f"{owner}: prompt '{prompt_id}' has no text in {catalog.path}"
                     )
+                )
     return problems
 
 
-def _prompt_refs(flow: Flow, source: FlowSource) -> list[tuple[list[str], str, int]]:
-    refs = [
-        (list(flow.defaults.no_input), source.path, source.line("defaults", "no_input")),
-        (list(flow.defaults.no_match), source.path, source.line("defaults", "no_match")),
-        (list(flow.defaults.goodbye), source.path, source.line("defaults", "goodbye")),
-    ]
+def _prompt_refs(flow: Flow, source: FlowSource) -> list[tuple[str, str, int, str]]:
+    """Every prompt id the flow speaks: (who speaks it, file, line where it is written, id)."""
+    refs = []
+    defaults = source.tree.get("defaults")
+    for key in ("no_input", "no_match", "goodbye"):
+        for prompt_id in getattr(flow.defaults, key):
+            line = _written_at(defaults, [key], prompt_id) or source.line("defaults", key)
+            refs.append(("defaults", source.path, line, prompt_id))
     for node_id, node in flow.nodes.items():
         where = source.nodes[node_id]
-        refs.append((node.prompt_ids(), where.path, where.tree.line))
+        # Prompt ids sit in the node's list fields (say, wait, no_input, no_match …).
+        keys = [name for name in type(node).model_fields if isinstance(getattr(node, name), list)]
+        for prompt_id in node.prompt_ids():
+            line = _written_at(where.tree, keys, prompt_id) or where.node_line
+            refs.append((f"node '{node_id}'", where.path, line, prompt_id))
     return refs
+
+
+def _written_at(tree: object, keys: list[str], prompt_id: str) -> int | None:
+    """The line where ``prompt_id`` is written under one of ``keys`` of a YAML mapping."""
+    if not isinstance(tree, LocatedMap):
+        return None
+    for key in keys:
+        value = tree.get(key)
+        if value == prompt_id:
+            return tree.key_lines[key]
+        if isinstance(value, LocatedList) and prompt_id in value:
+            return value.item_lines[value.index(prompt_id)]
+    return None

@@ -102,6 +102,14 @@ def parse_yaml(text: str, path: str) -> YamlDocument:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         reason = exc.problem or "the file is not valid YAML"
+        context = exc.context_mark
+        if exc.context and context is not None and context.line + 1 != line:
+            # The mistake is often where the context began (an unclosed bracket or quote),
+            # lines before the place YAML noticed it: name both lines.
+            if exc.context.startswith("while "):
+                reason = f"{reason} ({exc.context} started on line {context.line + 1})"
+            else:
+                reason = f"{exc.context} (line {context.line + 1}), {reason}"
         return YamlDocument(path, None, [Problem(path, line, f"YAML syntax error: {reason}")])
     except yaml.YAMLError as exc:
         return YamlDocument(path, None, [Problem(path, 1, f"YAML syntax error: {exc}")])

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -52,3 +52,95 @@ class FlowVersion(Base):
     name: Mapped[str] = mapped_column(String(64))
     snapshot: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Request(Base):
+    """A registered contact («обращение»): voicemails, callbacks, escalations and imports.
+
+    Numbers are shared by every kind and are what the caller is told and later asks about.
+    """
+
+    __tablename__ = "requests"
+
+    number: Mapped[str] = mapped_column(String(10), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), default="general")
+    # registered, processing, in_work, waiting_for_caller, answered, closed
+    status: Mapped[str] = mapped_column(String(32), default="registered")
+    source: Mapped[str] = mapped_column(String(32), default="import")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    next_step: Mapped[str] = mapped_column(Text, default="")
+    caller: Mapped[str] = mapped_column(String(32), default="")
+    line: Mapped[str] = mapped_column(String(32), default="")
+    call_sid: Mapped[str] = mapped_column(String(64), default="")
+    # The request an escalation is about.
+    parent_number: Mapped[str | None] = mapped_column(String(10), nullable=True)
+
+
+class Voicemail(Base):
+    """A voice message: stored once per RecordingSid, downloaded (and retried) by number."""
+
+    __tablename__ = "voicemails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recording_sid: Mapped[str] = mapped_column(String(34), unique=True)
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    caller: Mapped[str] = mapped_column(String(32), default="")
+    line: Mapped[str] = mapped_column(String(32), default="")
+    duration: Mapped[int] = mapped_column(Integer, default=0)
+    request_number: Mapped[str] = mapped_column(String(10))
+    # pending (not yet downloaded), stored, absent (too short or silent), failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    file_path: Mapped[str] = mapped_column(Text, default="")
+    download_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    downloaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+OPEN_CALLBACK_STATUSES = ("booked", "dialing", "retry")
+
+
+class Callback(Base):
+    """A booked callback: who to call, in which slot, and how the dialling went."""
+
+    __tablename__ = "callbacks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    line: Mapped[str] = mapped_column(String(32), default="")
+    flow: Mapped[str] = mapped_column(String(64), default="")
+    request_number: Mapped[str] = mapped_column(String(10))
+    slot_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    slot_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # booked, dialing, retry, completed, failed, canceled
+    status: Mapped[str] = mapped_column(String(16), default="booked")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_result: Mapped[str] = mapped_column(String(32), default="")
+    outbound_call_sid: Mapped[str] = mapped_column(String(64), default="")
+    booked_call_sid: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        # One open booking per phone number, enforced by the database itself.
+        Index(
+            "uq_callbacks_open_phone",
+            "phone",
+            unique=True,
+            sqlite_where=text("status IN ('booked', 'dialing', 'retry')"),
+            postgresql_where=text("status IN ('booked', 'dialing', 'retry')"),
+        ),
+    )
+
+
+class CallbackSlot(Base):
+    """How many callbacks a slot of a line holds; its row is the lock that keeps capacity."""
+
+    __tablename__ = "callback_slots"
+
+    line: Mapped[str] = mapped_column(String(32), primary_key=True)
+    slot_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    booked: Mapped[int] = mapped_column(Integer, default=0)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ivr.store.models import Base
 
-def insert_ignore(session: Session, table: Table, values: dict[str, Any]) -> bool:
+
+def insert_ignore(session: Session, model: type[Base], values: dict[str, Any]) -> bool:
     """Insert a row unless one with the same key exists; True when it was inserted."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(**values).on_conflict_do_nothing()
+    statement = insert(model).values(**values).on_conflict_do_nothing()
     result = session.execute(statement)
     return bool(getattr(result, "rowcount", 0))

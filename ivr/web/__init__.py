@@ -8,13 +8,18 @@ from datetime import datetime
 
 from flask import Flask
 
+from ivr.actions import default_actions
 from ivr.calls import ActionHandler, CallService
 from ivr.config import Settings
 from ivr.flows.registry import FlowRegistry
 from ivr.logs import configure_logging
+from ivr.recordings import RecordingFetcher
 from ivr.schedule import MOSCOW
+from ivr.speech.recognizer import Recognizer, VoskRecognizer, load_model_from_env
 from ivr.store.db import Database
+from ivr.twilio_api import Messenger
 from ivr.twiml import PromptAudio, TwimlRenderer
+from ivr.voicemails import VoicemailStore
 from ivr.web.extension import IvrServices
 
 
@@ -28,6 +33,7 @@ def create_app(
     *,
     clock: Callable[[], datetime] = moscow_now,
     actions: Mapping[str, ActionHandler] | None = None,
+    recognizer: Recognizer | None = None,
 ) -> Flask:
     """Build the webhook application; refuses (``FlowError``) when a flow is broken."""
     if settings is None:
@@ -44,8 +50,17 @@ def create_app(
     )
     registry.load()
     renderer = TwimlRenderer(settings.voice_for, PromptAudio(settings.prompts_dir / "audio"))
-    calls = CallService(settings, db, registry, renderer, actions)
-    app.extensions["ivr"] = IvrServices(settings, db, registry, calls, clock)
+    fetcher = RecordingFetcher.from_settings(settings)
+    if recognizer is None and settings.vosk_model:
+        model = load_model_from_env(settings.vosk_model)
+        recognizer = VoskRecognizer(model) if model is not None else None
+    if actions is None:
+        actions = default_actions(Messenger(settings), fetcher, recognizer)
+    calls = CallService(
+        settings, db, registry, renderer, actions, speech_available=recognizer is not None
+    )
+    voicemails = VoicemailStore(db, fetcher, settings.recordings_dir)
+    app.extensions["ivr"] = IvrServices(settings, db, registry, calls, clock, voicemails)
 
     from ivr.web import health, media, voice
 

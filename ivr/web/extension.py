@@ -12,6 +12,7 @@ from ivr.calls import CallService
 from ivr.config import Settings
 from ivr.flows.registry import FlowRegistry
 from ivr.store.db import Database
+from ivr.voicemails import VoicemailStore
 
 
 @dataclass
@@ -23,6 +24,7 @@ class IvrServices:
     registry: FlowRegistry
     calls: CallService
     clock: Callable[[], datetime]
+    voicemails: VoicemailStore
 
 
 def services() -> IvrServices:

@@ -51,7 +51,9 @@ def _answer(work: Callable[[], str]) -> Response:
 @twilio_signed
 def incoming() -> Response:
     """A call arrives: Twilio's voice URL for every line."""
-    return _answer(lambda: services().calls.incoming(request.form, call_time()))
+    flow = request.args.get("flow")
+    callback = request.args.get("callback", type=int)
+    return _answer(lambda: services().calls.incoming(request.form, call_time(), flow, callback))
 
 
 @blueprint.post("/step")
@@ -68,6 +70,23 @@ def step() -> Response:
 def queue_wait() -> Response:
     """Twilio's ``waitUrl``: announcements for a caller waiting in a queue."""
     return _answer(lambda: services().calls.queue_wait(request.form))
+
+
+@blueprint.post("/recording")
+@twilio_signed
+def recording() -> Response:
+    """Twilio's recording status callback: a recording is ready, absent or failed.
+
+    Answers 2xx only after the voicemail row is committed; on an error Twilio retries.
+    """
+    if request.args.get("purpose", "voicemail") != "voicemail":
+        return Response("", status=204)
+    try:
+        services().voicemails.on_recording_status(request.form.to_dict(), call_time())
+    except Exception:
+        log.exception("call %s: recording callback failed", request.form.get("CallSid", "?"))
+        return Response("", status=500)
+    return Response("", status=204)
 
 
 @blueprint.post("/status")

@@ -26,7 +26,7 @@ GREETING = (
 HEAD = '<?xml version="1.0" encoding="UTF-8"?><Response>'
 
 
-def test_after_hours_call_hears_next_opening_and_goodbye(
+def test_after_hours_call_hears_next_opening_and_the_options(
     twilio: TwilioWebhooks, clock: Clock
 ) -> None:
     clock.set(2026, 11, 25, 22, 30)
@@ -37,14 +37,31 @@ def test_after_hours_call_hears_next_opening_and_goodbye(
         HEAD
         + GREETING
         + say("Сейчас линия не работает. Мы откроемся завтра в 8:00.")
+        + '<Gather action="/voice/step?turn=1" hints="сообщени, голосов, запис, перезвон, '
+        "обратн, звонок, статус, обращени, заявк, чат, почт, приложени, связ, оператор, "
+        'специалист, человек" input="dtmf speech" language="ru-RU" method="POST" '
+        'numDigits="1" speechTimeout="auto" timeout="6">'
         + say(
-            "Написать нам можно в чате на портале Госуслуги или в мобильном приложении, "
-            "чат работает круглосуточно. Электронная почта: support собака gosuslugi точка ru. "
-            "Ещё можно заполнить форму обратной связи в разделе «Помощь»."
+            "Оставить голосовое сообщение — нажмите 1. Заказать обратный звонок в рабочее "
+            "время — 2. Узнать статус обращения — 3. Другие способы связи — 4. "
+            "Повторить — звёздочка."
         )
-        + say("Спасибо за звонок. До свидания!")
-        + "<Hangup /></Response>"
+        + '</Gather><Redirect method="POST">/voice/step?turn=1&amp;ev=timeout</Redirect>'
+        "</Response>"
     )
+
+
+def test_after_hours_silence_ends_with_channels_and_goodbye(
+    twilio: TwilioWebhooks, clock: Clock
+) -> None:
+    clock.set(2026, 11, 25, 22, 30)
+    twilio.post("/voice/incoming", call_params())
+    for turn in (1, 2):
+        body = twilio.post(f"/voice/step?turn={turn}&ev=timeout", call_params())
+        assert "<Gather" in body.get_data(as_text=True)
+    last = twilio.post("/voice/step?turn=3&ev=timeout", call_params()).get_data(as_text=True)
+    assert last.endswith(say("Спасибо за звонок. До свидания!") + "<Hangup /></Response>")
+    assert "support собака gosuslugi точка ru" in last
 
 
 def test_forged_or_missing_signature_is_refused_and_nothing_runs(
@@ -172,4 +189,4 @@ def test_healthz(app: Flask) -> None:
     body = response.get_json()
     assert body["ok"] is True
     assert body["database"] == "ok"
-    assert set(body["flows"]) == {"hotline"}
+    assert set(body["flows"]) == {"hotline", "callback"}

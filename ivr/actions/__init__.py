@@ -1,0 +1,27 @@
+"""Side effects the engine asks for by name, run by the web layer inside the call's
+transaction: ``default_actions(...)`` builds the handler table."""
+
+from __future__ import annotations
+
+from ivr.actions.callbacks import book_callback, find_callback_slot
+from ivr.actions.requests import LookupRequest, escalate_request
+from ivr.actions.speech import RecognizeNumber
+from ivr.actions.voicemail import SaveVoicemail
+from ivr.calls import ActionHandler
+from ivr.recordings import RecordingFetcher
+from ivr.speech.recognizer import Recognizer
+from ivr.twilio_api import Messenger
+
+
+def default_actions(
+    messenger: Messenger, fetcher: RecordingFetcher, recognizer: Recognizer | None
+) -> dict[str, ActionHandler]:
+    """The handler of every action the shipped node kinds use."""
+    return {
+        "save_voicemail": SaveVoicemail(messenger),
+        "find_callback_slot": find_callback_slot,
+        "book_callback": book_callback,
+        "lookup_request": LookupRequest(),
+        "escalate_request": escalate_request,
+        "recognize_number": RecognizeNumber(fetcher, recognizer),
+    }

@@ -1,0 +1,91 @@
+"""``lookup_request`` and ``escalate_request``: the status line's side effects."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ivr.actions.callbacks import open_booking
+from ivr.calls import ActionContext
+from ivr.engine.steps import ActionRequest
+from ivr.phones import is_valid_russian, to_e164
+from ivr.requests_directory import DatabaseDirectory, RequestDirectory
+from ivr.schedule import MOSCOW, Schedule, describe_date, iter_slots
+from ivr.store.models import Callback
+from ivr.store.requests import create_request
+
+log = logging.getLogger(__name__)
+
+DirectoryFactory = Callable[[Session], RequestDirectory]
+# An escalation is answered within one working day; the caller is called back first.
+ESCALATION_DUE = timedelta(days=1)
+
+
+class LookupRequest:
+    """Finds a request for the caller: status, deadline in words, next step, overdue."""
+
+    def __init__(self, directory: DirectoryFactory = DatabaseDirectory) -> None:
+        self.directory = directory
+
+    def __call__(self, action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
+        info = self.directory(ctx.session).find(str(action.args["number"]))
+        if info is None:
+            return {"found": False}
+        due = info.due_at.astimezone(MOSCOW).date() if info.due_at else None
+        return {
+            "found": True,
+            "status": info.status,
+            "due": describe_date(due, ctx.state.lang) if due else "",
+            "next_step": info.next_step,
+            "overdue": info.is_overdue(ctx.now),
+        }
+
+
+def escalate_request(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
+    """Register an escalation of an overdue request and book a priority callback."""
+    number = str(action.args["number"])
+    now = ctx.now.astimezone(UTC)
+    escalation = create_request(
+        ctx.session,
+        source="escalation",
+        category="escalation",
+        now=now,
+        caller=ctx.call.caller,
+        line=ctx.call.line,
+        call_sid=ctx.call.sid,
+        due_at=now + ESCALATION_DUE,
+        next_step="Дождитесь звонка старшего специалиста.",
+        parent_number=number,
+    )
+    phone = to_e164(ctx.call.caller) or ""
+    if phone and is_valid_russian(phone) and open_booking(ctx.session, phone) is None:
+        schedule = ctx.flow.runtime_schedule or Schedule(weekly={}, always_open=True)
+        slots = iter_slots(schedule, ctx.now + timedelta(minutes=15), 15, 14)
+        if slots:
+            start, end = slots[0]
+            # A priority callback: it does not wait for room in the slot.
+            ctx.session.add(
+                Callback(
+                    phone=phone,
+                    line=ctx.call.line,
+                    flow="callback",
+                    request_number=escalation.number,
+                    slot_start=start.astimezone(UTC),
+                    slot_end=end.astimezone(UTC),
+                    status="booked",
+                    priority=1,
+                    attempts=0,
+                    next_attempt_at=start.astimezone(UTC),
+                    last_result="",
+                    outbound_call_sid="",
+                    booked_call_sid=ctx.call.sid,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    log.info("request %s escalated as %s", number, escalation.number)
+    return {"request_number": escalation.number}

@@ -1,0 +1,35 @@
+"""``save_voicemail``: the caller finished a message; register it (once) and text its number."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from ivr.calls import ActionContext
+from ivr.engine.steps import ActionRequest
+from ivr.recordings import is_recording_sid
+from ivr.twilio_api import Messenger
+from ivr.voicemails import ensure_voicemail
+
+log = logging.getLogger(__name__)
+
+
+class SaveVoicemail:
+    """Creates the voicemail and its request; sends the number by SMS when configured."""
+
+    def __init__(self, messenger: Messenger) -> None:
+        self.messenger = messenger
+
+    def __call__(self, action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
+        sid = str(action.args["recording_sid"])
+        if not is_recording_sid(sid):
+            raise ValueError("malformed RecordingSid in the Record callback")
+        voicemail, created = ensure_voicemail(
+            ctx.session, sid, ctx.call, int(action.args.get("duration", 0)), ctx.now
+        )
+        template = str(action.args.get("sms", ""))
+        if created and template and ctx.call.caller:
+            text = template.replace("{request_digits}", voicemail.request_number)
+            self.messenger.send(ctx.call.caller, text)
+        return {"request_number": voicemail.request_number}

@@ -1,0 +1,152 @@
+"""Node kinds that leave something behind: a voicemail, a callback booking, a status lookup.
+
+They share the rest of the flow language unchanged; their side effects are named actions
+(``save_voicemail``, ``find_callback_slot``, ``book_callback``, ``lookup_request``) that the
+web layer runs, so the engine stays pure.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ivr.flows.nodes import Edge, Node, NodeId, PromptList, register_node_kind
+
+
+class VoicemailNode(Node):
+    """Record a message after the beep, save it as a request, tell the caller its number."""
+
+    kind: Literal["voicemail"] = "voicemail"
+    say: PromptList = Field(default_factory=lambda: ["voicemail_intro"])
+    max_length: int = Field(default=120, ge=10, le=600)
+    # Shorter recordings (seconds) count as empty: the caller may record again.
+    min_length: int = Field(default=2, ge=1, le=30)
+    retries: int = Field(default=1, ge=0, le=5)
+    too_short: PromptList = Field(default_factory=lambda: ["voicemail_too_short"])
+    saved: PromptList = Field(default_factory=lambda: ["voicemail_saved"])
+    # The text message with the request number ({request_digits}), when SMS is configured.
+    sms: PromptList = Field(default_factory=lambda: ["voicemail_sms"])
+    next: NodeId
+
+    waits_for_input: ClassVar[bool] = True
+    is_end: ClassVar[bool] = True
+
+    def edges(self) -> list[Edge]:
+        return [Edge("next", self.next, ("next",))]
+
+    def prompt_ids(self) -> list[str]:
+        return [*self.say, *self.too_short, *self.saved, *self.sms]
+
+
+class CallbackNode(Node):
+    """Book a callback: confirm or key in a number, hear the next free slot, confirm it."""
+
+    kind: Literal["callback"] = "callback"
+    say: PromptList = Field(default_factory=lambda: ["callback_confirm_number"])
+    slot_minutes: int = Field(default=15, ge=5, le=120)
+    # Operators per slot: how many callbacks one slot can take.
+    capacity: int = Field(default=3, ge=1, le=1000)
+    # The earliest slot offered starts at least this long after the call.
+    lead_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    horizon_days: int = Field(default=14, ge=1, le=60)
+    # The flow the dispatcher runs when the person answers our call.
+    callback_flow: str = "callback"
+    retries: int = Field(default=2, ge=0, le=5)
+    timeout: int = Field(default=8, ge=3, le=30)
+    enter_number: PromptList = Field(default_factory=lambda: ["callback_enter_number"])
+    bad_number: PromptList = Field(default_factory=lambda: ["callback_bad_number"])
+    offer: PromptList = Field(default_factory=lambda: ["callback_offer"])
+    booked: PromptList = Field(default_factory=lambda: ["callback_booked"])
+    already_booked: PromptList = Field(default_factory=lambda: ["callback_already_booked"])
+    no_slots: PromptList = Field(default_factory=lambda: ["callback_no_slots"])
+    next: NodeId
+    on_failure: NodeId | None = None
+
+    waits_for_input: ClassVar[bool] = True
+
+    def edges(self) -> list[Edge]:
+        edges = [Edge("next", self.next, ("next",))]
+        if self.on_failure is not None:
+            edges.append(Edge("on_failure", self.on_failure, ("on_failure",)))
+        return edges
+
+    def prompt_ids(self) -> list[str]:
+        return [
+            *self.say,
+            *self.enter_number,
+            *self.bad_number,
+            *self.offer,
+            *self.booked,
+            *self.already_booked,
+            *self.no_slots,
+        ]
+
+
+for _cls in (VoicemailNode, CallbackNode):
+    register_node_kind(_cls)
+
+
+class RequestStatusNode(Node):
+    """Ask for a request number (keys, or speech recognised offline), read it back, confirm,
+    and tell the request's status, deadline and next step; offer escalation when overdue."""
+
+    kind: Literal["request_status"] = "request_status"
+    # With speech, the caller may say the number after the keypad prompt (when a model runs).
+    speech: bool = True
+    say: PromptList = Field(default_factory=lambda: ["status_ask_keys_or_voice"])
+    ask_keys: PromptList = Field(default_factory=lambda: ["status_ask_keys"])
+    confirm: PromptList = Field(default_factory=lambda: ["status_confirm"])
+    not_understood: PromptList = Field(default_factory=lambda: ["status_not_understood"])
+    ambiguous: PromptList = Field(default_factory=lambda: ["status_ambiguous"])
+    unknown: PromptList = Field(default_factory=lambda: ["status_unknown"])
+    found: PromptList = Field(default_factory=lambda: ["status_found"])
+    overdue: PromptList = Field(default_factory=lambda: ["status_overdue_offer"])
+    escalated: PromptList = Field(default_factory=lambda: ["status_escalated"])
+    due: PromptList = Field(default_factory=lambda: ["status_due"])
+    # Request status code → the prompt that names it.
+    status_texts: dict[str, str] = Field(
+        default_factory=lambda: {
+            code: f"status_{code}"
+            for code in (
+                "registered",
+                "processing",
+                "in_work",
+                "waiting_for_caller",
+                "answered",
+                "closed",
+            )
+        }
+    )
+    timeout: int = Field(default=8, ge=3, le=30)
+    # Seconds of speech recorded for a spoken number.
+    max_speech: int = Field(default=12, ge=3, le=30)
+    next: NodeId
+    # After three misses the caller goes here (default: the flow's operator node).
+    operator: NodeId | None = None
+
+    waits_for_input: ClassVar[bool] = True
+
+    def edges(self) -> list[Edge]:
+        edges = [Edge("next", self.next, ("next",))]
+        if self.operator is not None:
+            edges.append(Edge("operator", self.operator, ("operator",)))
+        return edges
+
+    def prompt_ids(self) -> list[str]:
+        return [
+            *self.say,
+            *self.ask_keys,
+            *self.confirm,
+            *self.not_understood,
+            *self.ambiguous,
+            *self.unknown,
+            *self.found,
+            *self.overdue,
+            *self.escalated,
+            *self.due,
+            *self.status_texts.values(),
+        ]
+
+
+register_node_kind(RequestStatusNode)

@@ -1,0 +1,329 @@
+"""Calls through the shipped main hotline, turn by turn, with whole step lists compared."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+import pytest
+
+from ivr.engine.interpreter import MAX_HOPS, EngineError, Turn, advance, new_state
+from ivr.engine.state import CallState, Event
+from ivr.engine.steps import Enqueue, Gather, Hangup, Say, Step
+from ivr.flows.model import Flow
+from ivr.flows.nodes import MenuNode
+from ivr.schedule import MOSCOW
+
+
+def msk(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=MOSCOW)
+
+
+# Wednesday 25 November 2026, 10:00: the main line is open (Mon–Fri 08–20).
+OPEN = msk(2026, 11, 25, 10)
+
+CLOSED_TOMORROW_AT_8 = "Сейчас линия не работает. Мы откроемся завтра в 8:00."
+TIP_SMS = (
+    "Код из СМС иногда приходит с задержкой до пяти минут. Проверьте, что телефон в сети, "
+    "и не запрашивайте код много раз подряд. Сейчас соединю вас со специалистом."
+)
+
+
+def say(flow: Flow, prompt_id: str) -> Say:
+    return Say(flow.prompt_text("ru", prompt_id), "ru", prompt_id=prompt_id)
+
+
+def greeting(flow: Flow) -> list[Step]:
+    return [say(flow, "welcome"), say(flow, "recording_notice"), say(flow, "no_passwords")]
+
+
+def menu(flow: Flow, node_id: str) -> Gather:
+    """The Gather of a hotline menu: its prompt, keys and speech, hinted with every option
+    keyword and then the flow's operator keywords."""
+    node = flow.nodes[node_id]
+    assert isinstance(node, MenuNode)
+    keywords = [word for option in node.options.values() for word in option.keywords]
+    return Gather(
+        prompts=(say(flow, node_id),),
+        lang="ru",
+        dtmf=True,
+        speech=True,
+        timeout=6,
+        num_digits=1,
+        hints=(*keywords, *flow.defaults.operator_keywords),
+    )
+
+
+def operator(flow: Flow) -> list[Step]:
+    return [say(flow, "connecting"), Enqueue("general", "operator")]
+
+
+def digits(keys: str) -> Event:
+    return Event("digits", digits=keys)
+
+
+def speech(text: str) -> Event:
+    return Event("speech", speech=text, confidence=0.9)
+
+
+def start(flow: Flow, now: datetime = OPEN) -> Turn:
+    return advance(flow, new_state(flow), Event.start(), now)
+
+
+def then(flow: Flow, turn: Turn, event: Event, now: datetime = OPEN) -> Turn:
+    return advance(flow, turn.state, event, now)
+
+
+def test_a_new_call_state_names_the_flow_version_and_first_language(hotline: Flow) -> None:
+    assert new_state(hotline, {"caller": "+79161234567"}) == CallState(
+        flow="hotline",
+        version=hotline.version,
+        lang="ru",
+        vars={"caller": "+79161234567"},
+    )
+
+
+def test_in_working_hours_the_greeting_is_followed_by_the_main_menu(hotline: Flow) -> None:
+    turn = start(hotline)
+    assert turn.steps == [*greeting(hotline), menu(hotline, "main_menu")]
+    assert turn.action is None
+    assert turn.state == CallState(
+        flow="hotline",
+        version=hotline.version,
+        lang="ru",
+        node="main_menu",
+        path=["greeting", "hours", "main_menu"],
+    )
+    assert turn.steps[0] == Say(
+        "Здравствуйте! Вы позвонили в службу поддержки портала Госуслуги.",
+        "ru",
+        prompt_id="welcome",
+    )
+
+
+def test_key_1_opens_the_tech_menu(hotline: Flow) -> None:
+    turn = then(hotline, start(hotline), digits("1"))
+    assert turn.steps == [menu(hotline, "tech_menu")]
+    assert turn.state.node == "tech_menu"
+    assert turn.state.path[-1] == "tech_menu"
+
+
+def test_star_repeats_the_menu_without_counting_a_miss(hotline: Flow) -> None:
+    missed = then(hotline, start(hotline), Event.timeout())
+    assert missed.state.attempts == {"main_menu": 1}
+    repeated = then(hotline, missed, digits("*"))
+    assert repeated.steps == [menu(hotline, "main_menu")]
+    assert repeated.state.attempts == {"main_menu": 1}
+    # Two more misses are needed to reach the operator: the star was not one.
+    missed_again = then(hotline, repeated, Event.timeout())
+    assert missed_again.steps == [say(hotline, "no_input"), menu(hotline, "main_menu")]
+    assert then(hotline, missed_again, Event.timeout()).steps == operator(hotline)
+
+
+def test_saying_repeat_repeats_the_menu_without_counting_a_miss(hotline: Flow) -> None:
+    turn = then(hotline, start(hotline), speech("Повторите, пожалуйста"))
+    assert turn.steps == [menu(hotline, "main_menu")]
+    assert turn.state.attempts == {}
+
+
+def test_zero_goes_to_the_general_operator_queue(hotline: Flow) -> None:
+    turn = then(hotline, start(hotline), digits("0"))
+    assert turn.steps == [say(hotline, "connecting"), Enqueue("general", "operator")]
+    assert turn.state.node == "operator"
+    assert not turn.state.done
+
+
+def test_zero_in_a_submenu_also_goes_to_the_operator(hotline: Flow) -> None:
+    tech = then(hotline, start(hotline), digits("1"))
+    assert then(hotline, tech, digits("0")).steps == operator(hotline)
+
+
+def test_asking_for_a_person_goes_to_the_operator(hotline: Flow) -> None:
+    turn = then(hotline, start(hotline), speech("соедините с оператором"))
+    assert turn.steps == operator(hotline)
+
+
+def test_no_input_is_asked_again_twice_then_the_caller_goes_to_the_operator(
+    hotline: Flow,
+) -> None:
+    turn = start(hotline)
+    for attempt in (1, 2):
+        turn = then(hotline, turn, Event.timeout())
+        assert turn.steps == [say(hotline, "no_input"), menu(hotline, "main_menu")]
+        assert turn.state.attempts == {"main_menu": attempt}
+    turn = then(hotline, turn, Event.timeout())
+    assert turn.steps == operator(hotline)
+    assert turn.state.node == "operator"
+    assert turn.state.attempts == {}
+
+
+@pytest.mark.parametrize("key", ["7", "#"])
+def test_a_wrong_key_says_no_match_and_asks_again(hotline: Flow, key: str) -> None:
+    turn = then(hotline, start(hotline), digits(key))
+    assert turn.steps == [
+        Say("Извините, такого варианта нет.", "ru", prompt_id="no_match"),
+        menu(hotline, "main_menu"),
+    ]
+    assert turn.state.node == "main_menu"
+    assert turn.state.attempts == {"main_menu": 1}
+
+
+def test_speech_about_sms_at_the_tech_menu_gives_the_sms_tip_then_the_tech_queue(
+    hotline: Flow,
+) -> None:
+    tech = then(hotline, start(hotline), digits("1"))
+    turn = then(hotline, tech, speech("у меня не приходит смс"))
+    assert turn.steps == [
+        Say(TIP_SMS, "ru", prompt_id="tip_sms"),
+        say(hotline, "connecting"),
+        Enqueue("tech", "to_tech"),
+    ]
+    assert turn.state.node == "to_tech"
+    assert turn.state.path[-3:] == ["tech_menu", "tip_sms", "to_tech"]
+
+
+def after_hours(flow: Flow, closed_text: str) -> list[Step]:
+    """What a caller hears when the line is closed: when it opens, then what can be done."""
+    return [
+        *greeting(flow),
+        Say(closed_text, "ru", prompt_id="closed"),
+        menu(flow, "after_hours_menu"),
+    ]
+
+
+def channels_and_goodbye(flow: Flow) -> list[Step]:
+    return [
+        say(flow, "channels"),
+        Say("Спасибо за звонок. До свидания!", "ru", prompt_id="goodbye"),
+        Hangup(),
+    ]
+
+
+@pytest.mark.parametrize(
+    "now",
+    [msk(2026, 11, 25, 22), datetime(2026, 11, 25, 19, 0, tzinfo=UTC)],
+    ids=["moscow-time", "utc-time"],
+)
+def test_after_hours_the_caller_hears_when_the_line_opens(hotline: Flow, now: datetime) -> None:
+    turn = start(hotline, now)
+    assert turn.steps == after_hours(hotline, CLOSED_TOMORROW_AT_8)
+    assert turn.state.node == "after_hours_menu"
+    assert turn.state.path == ["greeting", "hours", "after_hours", "after_hours_menu"]
+
+
+def test_after_hours_the_caller_can_hear_the_other_channels_and_goodbye(hotline: Flow) -> None:
+    late = msk(2026, 11, 25, 22)
+    turn = then(hotline, start(hotline, late), digits("4"), late)
+    assert turn.steps == channels_and_goodbye(hotline)
+    assert turn.state.done
+    assert turn.state.node is None
+
+
+def test_after_hours_zero_says_nobody_answers_until_the_line_opens(hotline: Flow) -> None:
+    late = msk(2026, 11, 25, 22)
+    turn = then(hotline, start(hotline, late), digits("0"), late)
+    assert turn.steps == [
+        Say(
+            "Специалисты сейчас не работают. Линия откроется завтра в 8:00.",
+            "ru",
+            prompt_id="no_operators",
+        ),
+        menu(hotline, "after_hours_menu"),
+    ]
+
+
+def test_after_hours_silence_ends_with_the_other_channels(hotline: Flow) -> None:
+    late = msk(2026, 11, 25, 22)
+    turn = start(hotline, late)
+    for _ in range(2):
+        turn = then(hotline, turn, Event.timeout(), late)
+        assert turn.steps == [say(hotline, "no_input"), menu(hotline, "after_hours_menu")]
+    assert then(hotline, turn, Event.timeout(), late).steps == channels_and_goodbye(hotline)
+
+
+def test_before_opening_the_line_opens_today(hotline: Flow) -> None:
+    # Sunday 29 November 2026, 09:00: Sundays open at 10:00.
+    turn = start(hotline, msk(2026, 11, 29, 9))
+    assert turn.steps == after_hours(
+        hotline, "Сейчас линия не работает. Мы откроемся сегодня в 10:00."
+    )
+
+
+def test_a_public_holiday_has_short_hours(hotline: Flow) -> None:
+    # 2 January 2026 is a public holiday: open 08:00–14:00 only.
+    assert start(hotline, msk(2026, 1, 2, 15)).steps == after_hours(hotline, CLOSED_TOMORROW_AT_8)
+    assert start(hotline, msk(2026, 1, 2, 10)).steps == [
+        *greeting(hotline),
+        menu(hotline, "main_menu"),
+    ]
+
+
+@pytest.mark.parametrize("result", ["bridged", "hangup", "bridging-in-progress"])
+def test_a_caller_who_reached_a_person_or_hung_up_is_done(hotline: Flow, result: str) -> None:
+    queued = then(hotline, start(hotline), digits("0"))
+    turn = then(hotline, queued, Event("queue", data={"result": result}))
+    assert turn.steps == [Hangup()]
+    assert turn.state.done
+
+
+@pytest.mark.parametrize("result", ["queue-full", "leave", "error"])
+def test_a_caller_who_left_the_queue_goes_to_its_on_leave_node(hotline: Flow, result: str) -> None:
+    queued = then(hotline, start(hotline), digits("0"))
+    turn = then(hotline, queued, Event("queue", data={"result": result}))
+    assert turn.steps == [say(hotline, "channels"), say(hotline, "goodbye"), Hangup()]
+    assert turn.state.done
+    assert turn.state.path[-2:] == ["operator", "channels_bye"]
+
+
+def test_advance_does_not_change_the_state_it_is_given(hotline: Flow) -> None:
+    first = start(hotline)
+    before = copy.deepcopy(first.state)
+    missed = then(hotline, first, Event.timeout())
+    chosen = then(hotline, first, digits("1"))
+    assert first.state == before
+    assert missed.state != before
+    assert chosen.state != before
+    assert missed.state.attempts is not first.state.attempts
+    assert chosen.state.path is not first.state.path
+
+
+def test_the_same_turn_always_gives_the_same_result(hotline: Flow) -> None:
+    first = start(hotline)
+    assert then(hotline, first, Event.timeout()) == then(hotline, first, Event.timeout())
+
+
+def test_a_stored_state_continues_the_call_the_same_way(hotline: Flow) -> None:
+    first = start(hotline)
+    stored = CallState.from_json(first.state.to_json())
+    assert stored == first.state
+    assert advance(hotline, stored, digits("1"), OPEN) == then(hotline, first, digits("1"))
+
+
+@pytest.mark.parametrize("event", [Event.start(), digits("1"), Event.timeout()])
+def test_a_finished_call_only_answers_hang_up(hotline: Flow, event: Event) -> None:
+    queued = then(hotline, start(hotline), digits("0"))
+    done = then(hotline, queued, Event("queue", data={"result": "bridged"}))
+    assert done.state.done
+    turn = advance(hotline, done.state, event, OPEN)
+    assert turn == Turn([Hangup()], done.state)
+
+
+def test_a_naive_time_is_refused(hotline: Flow) -> None:
+    with pytest.raises(EngineError, match="aware datetime"):
+        advance(hotline, new_state(hotline), Event.start(), datetime(2026, 11, 25, 10))
+    turn = start(hotline)
+    with pytest.raises(EngineError, match="aware datetime"):
+        advance(hotline, turn.state, digits("1"), datetime(2026, 11, 25, 10))
+
+
+def test_a_flow_that_never_waits_is_stopped_instead_of_spinning() -> None:
+    # The validator refuses such a flow; the engine must still not loop forever on one.
+    flow = Flow.model_validate(
+        {
+            "name": "spin",
+            "start": "a",
+            "nodes": {"a": {"kind": "goto", "to": "b"}, "b": {"kind": "goto", "to": "a"}},
+        }
+    )
+    with pytest.raises(EngineError, match=f"flow 'spin' passed {MAX_HOPS} nodes without waiting"):
+        advance(flow, new_state(flow), Event.start(), OPEN)

@@ -1,0 +1,94 @@
+"""Callback booking through signed webhooks: number, slot, capacity under concurrency."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from ivr.store.models import Callback, CallbackSlot, Request
+from tests.conftest import Clock, TwilioWebhooks, call_params
+
+
+def to_offer(twilio: TwilioWebhooks, sid: str, caller: str) -> str:
+    """After hours: menu → 2 (callback) → 1 (call me on this number) → the slot offer."""
+    twilio.post("/voice/incoming", call_params(sid=sid, From=caller))
+    confirm = twilio.post("/voice/step?turn=1", call_params(sid=sid, From=caller, Digits="2"))
+    assert "Мы перезвоним на номер" in confirm.get_data(as_text=True)
+    offer = twilio.post("/voice/step?turn=2", call_params(sid=sid, From=caller, Digits="1"))
+    return offer.get_data(as_text=True)
+
+
+def test_booking_confirms_number_offers_slot_and_tells_request(
+    twilio: TwilioWebhooks, app: Flask, clock: Clock
+) -> None:
+    clock.set(2026, 11, 25, 22, 30)  # Wednesday evening: the line opens at 8:00
+    sid = "CA" + "2" * 32
+    twilio.post("/voice/incoming", call_params(sid=sid))
+    confirm = twilio.post("/voice/step?turn=1", call_params(sid=sid, Digits="2"))
+    assert (
+        "Мы перезвоним на номер плюс семь, девятьсот шестнадцать, сто двадцать три, "
+        "сорок пять, шестьдесят семь." in confirm.get_data(as_text=True)
+    )
+    offer = twilio.post("/voice/step?turn=2", call_params(sid=sid, Digits="1"))
+    assert "Ближайшее свободное время — завтра с 8:00 до 8:15." in offer.get_data(as_text=True)
+    booked = twilio.post("/voice/step?turn=3", call_params(sid=sid, Digits="1"))
+    text = booked.get_data(as_text=True)
+    assert "Готово. Мы позвоним вам завтра с 8:00 до 8:15. Номер обращения:" in text
+    assert text.endswith("<Hangup /></Response>")
+    with app.extensions["ivr"].db.sessions() as session:
+        [callback] = session.scalars(select(Callback)).all()
+        assert callback.phone == "+79161234567"
+        assert callback.status == "booked"
+        request = session.get(Request, callback.request_number)
+        assert request is not None and request.source == "callback"
+
+
+def test_another_number_is_validated_and_asked_again(twilio: TwilioWebhooks, clock: Clock) -> None:
+    clock.set(2026, 11, 25, 22, 30)
+    twilio.post("/voice/incoming", call_params())
+    twilio.post("/voice/step?turn=1", call_params(Digits="2"))
+    ask = twilio.post("/voice/step?turn=2", call_params(Digits="2")).get_data(as_text=True)
+    assert 'finishOnKey="#"' in ask and "Введите номер" in ask
+    bad = twilio.post("/voice/step?turn=3", call_params(Digits="81234#")).get_data(as_text=True)
+    assert "Такого номера не существует." in bad
+    good = twilio.post("/voice/step?turn=4", call_params(Digits="84951234567#"))
+    assert "Ближайшее свободное время" in good.get_data(as_text=True)
+
+
+def test_one_open_booking_per_number(twilio: TwilioWebhooks, clock: Clock) -> None:
+    clock.set(2026, 11, 25, 22, 30)
+    first = "CA" + "3" * 32
+    to_offer(twilio, first, "+79160000001")
+    twilio.post("/voice/step?turn=3", call_params(sid=first, From="+79160000001", Digits="1"))
+    second = "CA" + "4" * 32
+    again = to_offer(twilio, second, "+79160000001")
+    assert "У вас уже заказан обратный звонок на завтра с 8:00 до 8:15." in again
+
+
+def test_fifty_simultaneous_bookings_of_a_slot_for_three_give_three(
+    twilio: TwilioWebhooks, app: Flask, clock: Clock
+) -> None:
+    clock.set(2026, 11, 25, 22, 30)
+    callers = [(f"CA{n:032d}", f"+7916{n:07d}") for n in range(50)]
+    for sid, caller in callers:
+        assert "завтра с 8:00 до 8:15" in to_offer(twilio, sid, caller)
+
+    def book(call: tuple[str, str]) -> str:
+        sid, caller = call
+        client = TwilioWebhooks(app.test_client())
+        response = client.post("/voice/step?turn=3", call_params(sid=sid, From=caller, Digits="1"))
+        return response.get_data(as_text=True)
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(book, callers))
+
+    booked = [a for a in answers if "Готово. Мы позвоним вам завтра с 8:00 до 8:15." in a]
+    moved_on = [a for a in answers if "Ближайшее свободное время — завтра с 8:15 до 8:30." in a]
+    assert len(booked) == 3
+    assert len(moved_on) == 47
+    with app.extensions["ivr"].db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Callback)) == 3
+        [slot] = session.scalars(select(CallbackSlot)).all()
+        assert slot.booked == 3
