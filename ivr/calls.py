@@ -20,9 +20,10 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.config import Settings
 from ivr.engine.interpreter import Turn, advance, new_state
+from ivr.engine.queue_wait import wait_steps, wants_to_leave
 from ivr.engine.spoken import digits_in_groups
 from ivr.engine.state import CallState, Event
-from ivr.engine.steps import ActionRequest, Pause, Say, Step
+from ivr.engine.steps import ActionRequest, LeaveQueue, Pause, Step
 from ivr.flows.model import Flow
 from ivr.flows.nodes import QueueNode
 from ivr.flows.registry import FlowRegistry
@@ -94,6 +95,10 @@ def event_from(params: Mapping[str, str], ev: str | None) -> Event:
             },
         )
     return Event.timeout()
+
+
+def _seconds(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 0
 
 
 def _log_input(event: Event) -> dict[str, Any] | None:
@@ -300,24 +305,39 @@ class CallService:
                     " → ".join(call.path),
                 )
 
-    def queue_wait(self, params: Mapping[str, str]) -> str:
-        """What a caller waiting in a queue hears, in turn, until a person answers."""
-        sid = params.get("CallSid", "")
+    def _waiting(self, sid: str) -> tuple[Call, Flow, CallState, QueueNode] | None:
         with self.db.sessions() as session:
             call = session.get(Call, sid)
-            flow = self.registry.version(call.flow_version) if call is not None else None
+        flow = self.registry.version(call.flow_version) if call is not None else None
         if call is None or flow is None:
-            return self.renderer.render([Pause(20)], Links(0))
+            return None
         state = CallState.from_json(call.state)
         node = flow.nodes.get(state.node or "")
-        if not isinstance(node, QueueNode) or not node.wait:
+        if not isinstance(node, QueueNode):
+            return None
+        return call, flow, state, node
+
+    def queue_wait(self, params: Mapping[str, str], now: datetime) -> str:
+        """What a caller waiting in a queue hears, in turn, until a person answers."""
+        found = self._waiting(params.get("CallSid", ""))
+        if found is None:
             return self.renderer.render([Pause(20)], Links(0))
-        waited = int(params.get("QueueTime", "0") or 0)
-        prompt_id = node.wait[(waited // node.wait_pause) % len(node.wait)]
-        steps: list[Step] = [
-            Say(flow.prompt_text(state.lang, prompt_id), state.lang, prompt_id),
-            Pause(node.wait_pause),
-        ]
+        call, flow, state, node = found
+        waited = _seconds(params.get("QueueTime"))
+        average = _seconds(params.get("AvgQueueTime"))
+        steps = wait_steps(flow, state, node, waited, average, now)
+        return self.renderer.render(steps, Links(call.turn))
+
+    def queue_key(self, params: Mapping[str, str], now: datetime) -> str:
+        """A waiting caller pressed a key: leave the queue if it is the leave key."""
+        found = self._waiting(params.get("CallSid", ""))
+        if found is None:
+            return self.renderer.render([Pause(20)], Links(0))
+        call, flow, state, node = found
+        if wants_to_leave(node, params.get("Digits", "")):
+            log.info("call %s: left queue %s by key", call.sid, node.queue)
+            return self.renderer.render([LeaveQueue()], Links(call.turn))
+        steps = wait_steps(flow, state, node, _seconds(params.get("QueueTime")), 0, now)
         return self.renderer.render(steps, Links(call.turn))
 
     # -- last resorts ---------------------------------------------------------------------

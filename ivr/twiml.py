@@ -16,7 +16,17 @@ from urllib.parse import quote
 from twilio.twiml.voice_response import Gather as TwimlGather
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.engine.steps import Dial, Enqueue, Gather, Hangup, Pause, Record, Say, Step
+from ivr.engine.steps import (
+    Dial,
+    Enqueue,
+    Gather,
+    Hangup,
+    LeaveQueue,
+    Pause,
+    Record,
+    Say,
+    Step,
+)
 
 LANGUAGE_TAGS = {"ru": "ru-RU", "en": "en-US"}
 
@@ -116,7 +126,7 @@ class TwimlRenderer:
             )
             gather = response.gather(
                 input=inputs,
-                action=links.step(),
+                action=step.action or links.step(),
                 method="POST",
                 timeout=step.timeout,
                 num_digits=step.num_digits,
@@ -130,7 +140,7 @@ class TwimlRenderer:
             # Twilio falls through to the next verb when the caller stays silent.
             if step.then_record is not None:
                 self._append(response, step.then_record, links)
-            else:
+            elif step.action is None:
                 response.redirect(links.step("timeout"), method="POST")
         elif isinstance(step, Record):
             response.record(
@@ -157,3 +167,5 @@ class TwimlRenderer:
             response.dial(step.number, action=links.step(), method="POST", timeout=step.timeout)
         elif isinstance(step, Hangup):
             response.hangup()
+        elif isinstance(step, LeaveQueue):
+            response.leave()

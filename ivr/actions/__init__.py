@@ -4,6 +4,7 @@ transaction: ``default_actions(...)`` builds the handler table."""
 from __future__ import annotations
 
 from ivr.actions.callbacks import book_callback, find_callback_slot
+from ivr.actions.messages import SendText
 from ivr.actions.requests import LookupRequest, escalate_request
 from ivr.actions.speech import RecognizeNumber
 from ivr.actions.voicemail import SaveVoicemail
@@ -24,4 +25,5 @@ def default_actions(
         "lookup_request": LookupRequest(),
         "escalate_request": escalate_request,
         "recognize_number": RecognizeNumber(fetcher, recognizer),
+        "send_text": SendText(messenger),
     }

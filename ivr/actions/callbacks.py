@@ -110,7 +110,9 @@ def book_callback(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any
     line = ctx.call.line
     try:
         with ctx.session.begin_nested():
-            if not reserve_slot(ctx.session, line, start, int(args["capacity"])):
+            immediate = bool(args.get("immediate"))
+            # An immediate callback is a priority: it does not wait for room in a slot.
+            if not immediate and not reserve_slot(ctx.session, line, start, int(args["capacity"])):
                 return {"ok": False}
             request = create_request(
                 ctx.session,
@@ -133,7 +135,7 @@ def book_callback(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any
                     slot_start=start.astimezone(UTC),
                     slot_end=end.astimezone(UTC),
                     status="booked",
-                    priority=int(args.get("priority", 0)),
+                    priority=1 if immediate else int(args.get("priority", 0)),
                     attempts=0,
                     next_attempt_at=start.astimezone(UTC),
                     last_result="",

@@ -81,6 +81,40 @@ class ScheduleHandler(_Passive):
         return Goto(node.closed)
 
 
+# Spoken option numbers, for profiles that accept speech at every menu.
+SPOKEN_KEYS = {
+    "ru": {
+        "один": "1",
+        "одну": "1",
+        "первый": "1",
+        "два": "2",
+        "второй": "2",
+        "три": "3",
+        "третий": "3",
+        "четыре": "4",
+        "пять": "5",
+        "шесть": "6",
+        "семь": "7",
+        "восемь": "8",
+        "девять": "9",
+        "ноль": "0",
+    },
+    "en": {
+        "one": "1",
+        "two": "2",
+        "three": "3",
+        "four": "4",
+        "five": "5",
+        "six": "6",
+        "seven": "7",
+        "eight": "8",
+        "nine": "9",
+        "zero": "0",
+    },
+}
+SILENCES = "_silences"
+
+
 class MenuHandler:
     def enter(self, node_id: str, node: MenuNode, run: Run) -> Outcome:
         run.reset_attempts(node_id)
@@ -89,6 +123,8 @@ class MenuHandler:
 
     def resume(self, node_id: str, node: MenuNode, event: Event, run: Run) -> Outcome:
         defaults = run.flow.defaults
+        if event.kind != "timeout":
+            run.state.vars.pop(SILENCES, None)
         if event.kind == "digits" and event.digits:
             key = event.digits[0]
             if key == REPEAT_KEY:
@@ -105,6 +141,12 @@ class MenuHandler:
             for key, option in node.options.items():
                 if _mentions(heard, option.keywords):
                     return self._choose(node_id, node, key, run)
+            if run.profile.speech == "everywhere":
+                spoken = SPOKEN_KEYS.get(run.state.lang, {})
+                for word in heard.split():
+                    key = spoken.get(word, "")
+                    if key in node.options:
+                        return self._choose(node_id, node, key, run)
             if _mentions(heard, defaults.repeat_keywords):
                 self._ask(node, run)
                 return WAIT
@@ -112,16 +154,34 @@ class MenuHandler:
                 return self._to_operator(node_id, node, run)
             return self._fail(node_id, node, run, node.no_match or defaults.no_match)
         if event.kind == "timeout":
-            return self._fail(node_id, node, run, node.no_input or defaults.no_input)
+            return self._silence(node_id, node, run)
         # Anything else (a stray webhook) asks the question again without counting a miss.
         self._ask(node, run)
         return WAIT
+
+    def _silence(self, node_id: str, node: MenuNode, run: Run) -> Outcome:
+        """No answer. After a few silences in a row the call slows down and the caller hears
+        that staying on the line brings a person; it is never dropped."""
+        defaults = run.flow.defaults
+        silences = int(run.state.vars.get(SILENCES, "0")) + 1
+        run.state.vars[SILENCES] = str(silences)
+        prompts = node.no_input or defaults.no_input
+        if (
+            silences == defaults.silence_switch_after
+            and defaults.silence_profile is not None
+            and run.state.profile != defaults.silence_profile
+        ):
+            run.state.profile = defaults.silence_profile
+            prompts = defaults.silence_help or prompts
+        return self._fail(node_id, node, run, prompts)
 
     def _choose(self, node_id: str, node: MenuNode, key: str, run: Run) -> Outcome:
         run.reset_attempts(node_id)
         option = node.options[key]
         if option.lang is not None:
             run.state.lang = option.lang
+        if option.profile is not None:
+            run.state.profile = option.profile
         return Goto(option.go)
 
     def _to_operator(self, node_id: str, node: MenuNode, run: Run) -> Outcome:
@@ -131,7 +191,13 @@ class MenuHandler:
         return Goto(target)
 
     def _fail(self, node_id: str, node: MenuNode, run: Run, prompt_ids: list[str]) -> Outcome:
-        retries = node.retries if node.retries is not None else run.flow.defaults.retries
+        profile = run.profile
+        if profile.retries is not None:
+            retries = profile.retries
+        elif node.retries is not None:
+            retries = node.retries
+        else:
+            retries = run.flow.defaults.retries
         if run.attempt(node_id) > retries:
             run.reset_attempts(node_id)
             target = validate.menu_failure(run.flow, node)
@@ -143,16 +209,25 @@ class MenuHandler:
 
     def _ask(self, node: MenuNode, run: Run) -> None:
         defaults = run.flow.defaults
+        profile = run.profile
         keywords = [word for option in node.options.values() for word in option.keywords]
-        speech = bool(keywords)
+        if profile.speech == "off":
+            speech = False
+        else:
+            speech = bool(keywords) or profile.speech == "everywhere"
         hints = (*keywords, *defaults.operator_keywords) if speech else ()
+        prompts = run.prompts(node.say)
+        spoken = list(prompts)
+        for _ in range(profile.repeat):
+            # The menu repeats by itself before the silence counts.
+            spoken += [Pause(max(2, profile.pause)), *prompts]
         run.steps.append(
             Gather(
-                prompts=tuple(run.prompts(node.say)),
+                prompts=tuple(spoken),
                 lang=run.state.lang,
                 dtmf=True,
                 speech=speech,
-                timeout=node.timeout or defaults.timeout,
+                timeout=profile.timeout or node.timeout or defaults.timeout,
                 num_digits=1,
                 hints=hints,
             )

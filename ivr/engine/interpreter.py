@@ -39,7 +39,11 @@ class Turn:
 def new_state(flow: Flow, variables: dict[str, str] | None = None) -> CallState:
     """The state of a call that has not started yet."""
     return CallState(
-        flow=flow.name, version=flow.version, lang=flow.languages[0], vars=dict(variables or {})
+        flow=flow.name,
+        version=flow.version,
+        lang=flow.languages[0],
+        profile=flow.profile,
+        vars=dict(variables or {}),
     )
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ivr.engine.state import CallState
 from ivr.engine.steps import ActionRequest, Pause, Say, Step
-from ivr.flows.model import Flow
+from ivr.flows.model import Flow, Profile
 from ivr.schedule import describe_next_opening
 
 
@@ -74,7 +74,11 @@ class Run:
     state: CallState
     now: datetime
     steps: list[Step] = field(default_factory=list)
-    rate: str | None = None
+
+    @property
+    def profile(self) -> Profile:
+        """The accessibility profile in force for this call (plain when none)."""
+        return self.flow.profile_named(self.state.profile)
 
     def text(self, prompt_id: str) -> str:
         """A prompt's text in the call's language, with ``{values}`` filled in."""
@@ -85,10 +89,13 @@ class Run:
 
     def prompts(self, prompt_ids: list[str]) -> list[Say | Pause]:
         """``Say`` steps for a list of prompt ids."""
-        return [
-            Say(self.text(pid), self.state.lang, prompt_id=pid, rate=self.rate)
-            for pid in prompt_ids
-        ]
+        profile = self.profile
+        spoken: list[Say | Pause] = []
+        for pid in prompt_ids:
+            if spoken and profile.pause:
+                spoken.append(Pause(profile.pause))
+            spoken.append(Say(self.text(pid), self.state.lang, prompt_id=pid, rate=profile.rate))
+        return spoken
 
     def say(self, prompt_ids: list[str]) -> None:
         """Speak prompts now."""

@@ -7,14 +7,14 @@ Each asks the web layer for its side effects by name (``save_voicemail``,
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ivr.engine.handlers import HANDLERS
 from ivr.engine.run import END, WAIT, Goto, Outcome, Run
 from ivr.engine.spoken import digits_in_groups, phone_in_groups
 from ivr.engine.state import Event
 from ivr.engine.steps import ActionRequest, Gather, Record
-from ivr.flows.service_nodes import CallbackNode, VoicemailNode
+from ivr.flows.service_nodes import CallbackNode, TextAlternativeNode, VoicemailNode
 from ivr.phones import is_valid_russian, to_e164
 from ivr.schedule import Schedule, clock_time, describe_day
 
@@ -73,6 +73,20 @@ class CallbackHandler:
     def enter(self, node_id: str, node: CallbackNode, run: Run) -> Outcome:
         run.reset_attempts(node_id)
         caller = to_e164(run.state.vars.get("caller", "")) or ""
+        if node.immediate and caller and is_valid_russian(caller):
+            run.state.vars["callback_phone"] = caller
+            run.state.vars["slot_minutes"] = str(node.slot_minutes)
+            return ActionRequest(
+                "book_callback",
+                {
+                    "phone": caller,
+                    "slot_start": run.now.isoformat(),
+                    "slot_end": (run.now + timedelta(minutes=node.slot_minutes)).isoformat(),
+                    "capacity": node.capacity,
+                    "callback_flow": node.callback_flow,
+                    "immediate": True,
+                },
+            )
         if caller and is_valid_russian(caller):
             run.state.vars["caller_number"] = phone_in_groups(caller, run.state.lang)
             return self._ask(node, run, "confirm", node.say)
@@ -164,7 +178,7 @@ class CallbackHandler:
             return self._done(node, run)
         if data.get("action") == "book_callback" and data.get("ok"):
             remember_request(run, str(data["request_number"]))
-            run.say(node.booked)
+            run.say(node.booked_now if node.immediate else node.booked)
             return self._done(node, run)
         if data.get("action") == "book_callback":
             # The slot filled up meanwhile: offer the next one.
@@ -196,6 +210,36 @@ class CallbackHandler:
         return Goto(node.next)
 
 
+class TextAlternativeHandler:
+    """Offer (or just send) an SMS with the channels; tell the caller whether it went."""
+
+    def enter(self, node_id: str, node: TextAlternativeNode, run: Run) -> Outcome:
+        if not node.ask:
+            return self._send(node, run)
+        run.steps.append(
+            Gather(
+                prompts=tuple(run.prompts(node.say)),
+                lang=run.state.lang,
+                timeout=node.timeout,
+                num_digits=1,
+            )
+        )
+        return WAIT
+
+    def resume(self, node_id: str, node: TextAlternativeNode, event: Event, run: Run) -> Outcome:
+        if event.kind == "action":
+            run.say(node.sent if event.data.get("sent") else node.not_sent)
+            return Goto(node.next)
+        if event.kind == "digits" and event.digits[:1] == "1":
+            return self._send(node, run)
+        return Goto(node.next)
+
+    def _send(self, node: TextAlternativeNode, run: Run) -> Outcome:
+        text = " ".join(run.text(pid) for pid in node.sms)
+        return ActionRequest("send_text", {"text": text})
+
+
 HANDLERS["voicemail"] = VoicemailHandler()
+HANDLERS["text_alternative"] = TextAlternativeHandler()
 HANDLERS["callback"] = CallbackHandler()
 __all__ = ["END", "CallbackHandler", "VoicemailHandler", "remember_request"]

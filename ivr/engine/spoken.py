@@ -215,8 +215,8 @@ def digits_in_groups(digits: str, lang: str = "ru") -> str:
 
     Russian reads each group as a number, leading zeros as «ноль»
     ("123456" → «сто двадцать три, четыреста пятьдесят шесть»); English reads every
-    digit on its own ("one two three, four five six"), because English speakers do not
-    read digit groups as numbers.
+    digit on its own ("one two three, four five six"), as English speakers read phone
+    and reference numbers.
     """
     if not (digits.isascii() and digits.isdigit()) or not 1 <= len(digits) <= _MAX_DIGITS:
         raise ValueError(f"expected 1..{_MAX_DIGITS} digits 0-9, got {digits!r}")
@@ -233,8 +233,9 @@ def phone_in_groups(e164: str, lang: str = "ru") -> str:
     «плюс семь, девятьсот шестнадцать, сто двадцать три, сорок пять, шестьдесят семь».
     Free 8-800 numbers (+7800…) are read in Russian the way Russians say and dial them,
     with the trunk prefix «восемь» instead of «плюс семь»: «восемь, восемьсот,
-    пятьсот пятьдесят пять, тридцать пять, тридцать пять». English keeps «plus seven»
-    for them too, because a caller abroad must dial the international form.
+    пятьсот пятьдесят пять, тридцать пять, тридцать пять». English keeps "plus seven"
+    for them too: the English prompts are for callers abroad, who must dial the
+    international form.
     Other countries: «плюс», then all digits in `group_sizes` groups, read digit by
     digit in Russian too: without a numbering-plan table (which this pure module lacks)
     the country code cannot be split off, and reading "+49 30…" as «четыреста девяносто

@@ -20,6 +20,8 @@ class CallState:
     flow: str
     version: str
     lang: str
+    # The accessibility profile in force (a name in the flow's profiles), if any.
+    profile: str | None = None
     node: str | None = None
     attempts: dict[str, int] = field(default_factory=dict)
     vars: dict[str, str] = field(default_factory=dict)

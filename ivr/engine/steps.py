@@ -53,6 +53,9 @@ class Gather:
     hints: tuple[str, ...] = ()
     # When no key is pressed, record speech instead (a spoken number) rather than time out.
     then_record: Record | None = None
+    # Report to this route instead of the call's next turn (and fall through silently):
+    # used inside a queue's wait announcements.
+    action: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,12 @@ class Hangup:
     """End the call."""
 
 
-Step = Say | Pause | Gather | Record | Enqueue | Dial | Hangup
+@dataclass(frozen=True)
+class LeaveQueue:
+    """Take a waiting caller out of the queue (the queue's action then reports "leave")."""
+
+
+Step = Say | Pause | Gather | Record | Enqueue | Dial | Hangup | LeaveQueue
 
 # Steps after which the call leaves our hands until Twilio calls back (or for good).
 WAITING_STEPS = (Gather, Record, Enqueue, Dial, Hangup)

@@ -12,7 +12,7 @@ import json
 import re
 from datetime import date, time
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -173,10 +173,52 @@ class Defaults(BaseModel):
     repeat_keywords: list[str] = Field(default_factory=list)
     operator_keywords: list[str] = Field(default_factory=list)
 
+    # After this many silences in a row the call switches to ``silence_profile`` and hears
+    # ``silence_help`` («Если вам нужна помощь, оставайтесь на линии»).
+    silence_switch_after: int = Field(default=2, ge=1, le=10)
+    silence_profile: str | None = None
+    silence_help: PromptList = Field(default_factory=list)
+
     @field_validator("repeat_keywords", "operator_keywords")
     @classmethod
     def _normalise(cls, value: list[str]) -> list[str]:
         return [normalise_speech(word) for word in value if word.strip()]
+
+
+class Profile(BaseModel):
+    """An accessibility profile: how prompts are spoken and how menus listen.
+
+    A line switches one on for every call (``profile:`` in the flow); a menu option can
+    switch one on mid-call; a caller who stays silent gets the flow's ``silence_profile``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = ""
+    # SSML prosody rate, e.g. "80%" for slower speech.
+    rate: str | None = Field(default=None, pattern=r"^\d{2,3}%$")
+    # Seconds of silence between prompts (and so between a menu's options).
+    pause: int = Field(default=0, ge=0, le=5)
+    # Seconds a menu waits for an answer, and how often it asks before giving up.
+    timeout: int | None = Field(default=None, ge=1, le=60)
+    retries: int | None = Field(default=None, ge=0, le=10)
+    # How many times a menu repeats itself before it counts as unanswered.
+    repeat: int = Field(default=0, ge=0, le=3)
+    # keywords: speech where a menu has keywords; everywhere: at every menu (option numbers
+    # may be said too); off: keypad only.
+    speech: Literal["keywords", "everywhere", "off"] = "keywords"
+    # Checked by ``ivr validate``: options per menu ("more options" aside) and prompt length.
+    max_options: int = Field(default=5, ge=2, le=9)
+    max_prompt_seconds: int = Field(default=25, ge=5, le=120)
+    # Speaking speed the prompt-length estimate assumes at rate 100%.
+    words_per_minute: int = Field(default=150, ge=60, le=300)
+
+    def rate_factor(self) -> float:
+        """The rate as a fraction (0.8 for "80%")."""
+        return int(self.rate.rstrip("%")) / 100 if self.rate else 1.0
+
+
+DEFAULT_PROFILE = Profile()
 
 
 def _language_list(value: Any) -> Any:
@@ -199,6 +241,9 @@ class Flow(BaseModel):
     start: str
     schedule: ScheduleSpec | None = None
     defaults: Defaults = Field(default_factory=Defaults)
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+    # The profile every call on this flow starts with (None: plain speech and menus).
+    profile: str | None = None
     nodes: dict[str, SerializeAsAny[Node]]
     # lang → prompt id → text, for the prompts this flow speaks (filled in by the reader).
     prompts: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -229,6 +274,12 @@ class Flow(BaseModel):
     def runtime_schedule(self) -> Schedule | None:
         """The schedule built once per flow object."""
         return self.schedule.build() if self.schedule is not None else None
+
+    def profile_named(self, name: str | None) -> Profile:
+        """A profile by name; the plain default for None or an unknown name."""
+        if name is None:
+            return DEFAULT_PROFILE
+        return self.profiles.get(name, DEFAULT_PROFILE)
 
     def node(self, node_id: str) -> Node:
         """The node called ``node_id``."""

@@ -115,6 +115,10 @@ class MenuOption(BaseModel):
     keywords: list[str] = Field(default_factory=list)
     # Switch the call's language (e.g. the abroad line's language choice).
     lang: str | None = None
+    # Switch an accessibility profile on for the rest of the call.
+    profile: str | None = None
+    # This key opens further options ("more options"): it does not count towards the limit.
+    more: bool = False
 
     @field_validator("keywords")
     @classmethod
@@ -173,6 +177,13 @@ class QueueNode(Node):
     wait_pause: int = Field(default=20, ge=1, le=300)
     # Where a caller goes who leaves the queue without reaching a person.
     on_leave: NodeId | None = None
+    # A key a waiting caller may press to leave the queue for ``on_leave`` (e.g. to book a
+    # callback instead of holding), offered with ``leave_offer`` after ``leave_after`` s.
+    leave_key: str | None = Field(default=None, pattern=r"^[0-9#]$")
+    leave_offer: PromptList = Field(default_factory=list)
+    leave_after: int = Field(default=0, ge=0, le=3600)
+    # Leave at once for ``on_leave`` when the queue's average wait exceeds this (seconds).
+    max_wait: int | None = Field(default=None, ge=0, le=3600)
 
     is_end: ClassVar[bool] = True
 
@@ -180,7 +191,7 @@ class QueueNode(Node):
         return [] if self.on_leave is None else [Edge("on_leave", self.on_leave, ("on_leave",))]
 
     def prompt_ids(self) -> list[str]:
-        return [*self.say, *self.wait]
+        return [*self.say, *self.wait, *self.leave_offer]
 
 
 class DialNode(Node):

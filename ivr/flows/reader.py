@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ivr.flows.model import WEEKDAYS, Flow, parse_ranges, parse_weekdays
+from ivr.flows.model import WEEKDAYS, Flow, Profile, parse_ranges, parse_weekdays
 from ivr.flows.nodes import NODE_KINDS, Node
 from ivr.flows.problems import Problem
 from ivr.flows.yamlio import LocatedList, LocatedMap, line_of, parse_yaml
@@ -28,9 +28,11 @@ FLOW_KEYS = (
     "schedule",
     "defaults",
     "include",
+    "profiles",
+    "profile",
     "nodes",
 )
-PART_KEYS = ("nodes",)
+PART_KEYS = ("nodes", "profiles")
 
 
 @dataclass
@@ -233,9 +235,17 @@ def read_flow(
         problems += _read_nodes(tree["nodes"], shown, tree.key_lines["nodes"], source, nodes)
     else:
         problems.append(Problem(shown, tree.line, "'nodes' is missing"))
-    problems += _read_includes(path, shown, tree, source, nodes)
+    profiles: dict[str, Profile] = {}
+    if "profiles" in tree:
+        problems += _read_profiles(tree["profiles"], shown, tree.key_lines["profiles"], profiles)
+    problems += _read_includes(path, shown, tree, source, nodes, profiles)
 
-    fields = {k: v for k, v in tree.items() if k in FLOW_KEYS and k not in ("nodes", "include")}
+    fields = {
+        k: v
+        for k, v in tree.items()
+        if k in FLOW_KEYS and k not in ("nodes", "include", "profiles")
+    }
+    fields["profiles"] = profiles
     fields.setdefault("name", path.stem)
     languages = fields.get("languages") or ["ru"]
     if isinstance(languages, str):
@@ -320,8 +330,30 @@ def _prompt_ids_used(flow: Flow) -> set[str]:
     return used
 
 
+def _read_profiles(raw: Any, path: str, line: int, profiles: dict[str, Profile]) -> list[Problem]:
+    """Accessibility profiles, by name; a name defined twice is a problem."""
+    if not isinstance(raw, LocatedMap):
+        return [Problem(path, line, "'profiles' must map profile names to their settings")]
+    problems: list[Problem] = []
+    for name, settings in raw.items():
+        where = f"profile '{name}': "
+        if name in profiles:
+            problems.append(Problem(path, raw.key_lines[name], f"{where}defined twice"))
+            continue
+        try:
+            profiles[name] = Profile.model_validate(settings or {})
+        except ValidationError as exc:
+            problems += pydantic_problems(exc, Profile, settings, path, where)
+    return problems
+
+
 def _read_includes(
-    path: Path, shown: str, tree: LocatedMap, source: FlowSource, nodes: dict[str, Node]
+    path: Path,
+    shown: str,
+    tree: LocatedMap,
+    source: FlowSource,
+    nodes: dict[str, Node],
+    profiles: dict[str, Profile],
 ) -> list[Problem]:
     if "include" not in tree:
         return []
@@ -350,6 +382,10 @@ def _read_includes(
         if "nodes" in doc.data:
             problems += _read_nodes(
                 doc.data["nodes"], part_shown, doc.data.key_lines["nodes"], source, nodes
+            )
+        if "profiles" in doc.data:
+            problems += _read_profiles(
+                doc.data["profiles"], part_shown, doc.data.key_lines["profiles"], profiles
             )
     return problems
 

@@ -60,6 +60,10 @@ class CallbackNode(Node):
     booked: PromptList = Field(default_factory=lambda: ["callback_booked"])
     already_booked: PromptList = Field(default_factory=lambda: ["callback_already_booked"])
     no_slots: PromptList = Field(default_factory=lambda: ["callback_no_slots"])
+    # Book the caller's own number for right now, asking nothing (the "one click" line);
+    # a caller whose number cannot be called back is asked for one.
+    immediate: bool = False
+    booked_now: PromptList = Field(default_factory=lambda: ["callback_booked_now"])
     next: NodeId
     on_failure: NodeId | None = None
 
@@ -150,3 +154,29 @@ class RequestStatusNode(Node):
 
 
 register_node_kind(RequestStatusNode)
+
+
+class TextAlternativeNode(Node):
+    """Send the caller a text message instead of speech: the chat link, the e-mail address
+    and, when there is one, the request number. Only to mobile numbers."""
+
+    kind: Literal["text_alternative"] = "text_alternative"
+    # Ask first ("press 1 to get a text message"); otherwise send without waiting for keys.
+    ask: bool = False
+    say: PromptList = Field(default_factory=lambda: ["text_alternative_offer"])
+    sms: PromptList = Field(default_factory=lambda: ["text_alternative_sms"])
+    sent: PromptList = Field(default_factory=lambda: ["text_alternative_sent"])
+    not_sent: PromptList = Field(default_factory=lambda: ["text_alternative_not_sent"])
+    timeout: int = Field(default=8, ge=3, le=30)
+    next: NodeId
+
+    waits_for_input: ClassVar[bool] = True
+
+    def edges(self) -> list[Edge]:
+        return [Edge("next", self.next, ("next",))]
+
+    def prompt_ids(self) -> list[str]:
+        return [*self.say, *self.sms, *self.sent, *self.not_sent]
+
+
+register_node_kind(TextAlternativeNode)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ivr.flows.caller_rules import check_caller_rules
 from ivr.flows.model import Flow
 from ivr.flows.nodes import KEYPAD_KEYS, OPERATOR_KEY, REPEAT_KEY, MenuNode
 from ivr.flows.problems import Problem
@@ -36,6 +37,9 @@ def validate_flow(
     # the loop in other words.
     problems += _check_ends(flow, source, skip=in_loops)
     problems += _check_prompts(flow, source, prompts)
+    if not problems:
+        # Caller-experience rules judge a sound flow; on a broken one they would only add noise.
+        problems += check_caller_rules(flow, source, prompts)
     return problems
 
 

@@ -65,8 +65,8 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Final
 
-# Word kinds. A kind's bit in _TAKES[last] says whether a word of that kind combines
-# with the open group whose last word was of kind `last`.
+# Word kinds. A kind's bit in _TAKES_MASKS[last] says whether a word of that kind
+# combines with the open group whose last word was of kind `last`.
 _ZERO: Final = 0
 _UNIT: Final = 1
 _TEEN: Final = 2

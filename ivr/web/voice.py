@@ -69,7 +69,14 @@ def step() -> Response:
 @twilio_signed
 def queue_wait() -> Response:
     """Twilio's ``waitUrl``: announcements for a caller waiting in a queue."""
-    return _answer(lambda: services().calls.queue_wait(request.form))
+    return _answer(lambda: services().calls.queue_wait(request.form, call_time()))
+
+
+@blueprint.post("/queue/key")
+@twilio_signed
+def queue_key() -> Response:
+    """A key pressed during the wait announcements (e.g. 1 for a callback instead)."""
+    return _answer(lambda: services().calls.queue_key(request.form, call_time()))
 
 
 @blueprint.post("/recording")

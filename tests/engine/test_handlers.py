@@ -49,11 +49,12 @@ nodes:
     no_match: wrong
     on_failure: sorry
     options:
-      "0": tip
+      "0": desk
       "1": menu
   tip: {kind: prompt, say: tip, next: bye}
   sorry: {kind: hangup, say: sorry}
   operator: {kind: queue, queue: general, say: connecting, wait: wait}
+  desk: {kind: queue, queue: desk}
   bye: {kind: hangup}
 """
 
@@ -180,7 +181,7 @@ def test_the_operator_keyword_and_zero_lead_to_the_operator(menus: Flow) -> None
 
 def test_an_option_for_zero_wins_over_the_operator(menus: Flow) -> None:
     sub = then(menus, start(menus), digits("2"))
-    assert then(menus, sub, digits("0")).steps == TIP_AND_BYE
+    assert then(menus, sub, digits("0")).steps == [Enqueue("desk", "desk")]
 
 
 def test_an_option_may_switch_the_language(menus: Flow) -> None:

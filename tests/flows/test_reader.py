@@ -303,7 +303,7 @@ def test_mistakes_in_included_files_name_the_included_file(tmp_path: Path) -> No
         "parts/p1.yaml:3: YAML syntax error: expected ',' or '}', but got '<stream end>' "
         "(while parsing a flow mapping started on line 2)",
         "parts/p2.yaml:1: an included file must be a mapping",
-        "parts/p3.yaml:1: unknown key 'extra' in an included file (allowed: nodes)",
+        "parts/p3.yaml:1: unknown key 'extra' in an included file (allowed: nodes, profiles)",
     ]
 
 

@@ -49,7 +49,7 @@ CASES = [
         "invalid/unknown_top_key.yaml",
         [
             "invalid/unknown_top_key.yaml:3: unknown key 'timezone' in the flow (allowed: name, "
-            "title, lines, languages, start, schedule, defaults, include, nodes)"
+            "title, lines, languages, start, schedule, defaults, include, profiles, profile, nodes)"
         ],
         id="unknown-key-at-top-level",
     ),

@@ -1,0 +1,24 @@
+"""``send_text``: the text alternative, sent by SMS to the caller's mobile number."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ivr.calls import ActionContext
+from ivr.engine.steps import ActionRequest
+from ivr.phones import is_mobile, to_e164
+from ivr.twilio_api import Messenger
+
+
+class SendText:
+    """Sends the engine's text to the caller when it is a mobile number and SMS works."""
+
+    def __init__(self, messenger: Messenger) -> None:
+        self.messenger = messenger
+
+    def __call__(self, action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
+        phone = to_e164(ctx.state.vars.get("caller", "")) or ""
+        if not phone or not is_mobile(phone):
+            return {"sent": False, "reason": "not a mobile number"}
+        return {"sent": self.messenger.send(phone, str(action.args["text"]))}
