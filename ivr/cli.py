@@ -14,6 +14,7 @@ from typing import Any
 import click
 from dotenv import dotenv_values
 
+from ivr import admin_cli
 from ivr.config import ConfigError, Settings
 from ivr.flows.registry import FlowRegistry, display, load_flow_set
 
@@ -101,6 +102,11 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     run_server(settings, host=host, port=port, workers=workers, threads=threads)
 
 
+main.add_command(admin_cli.voicemails)
+main.add_command(admin_cli.callbacks)
+main.add_command(admin_cli.requests)
+
+
 @main.group()
 def db() -> None:
     """Database schema."""
@@ -115,3 +121,20 @@ def db_upgrade(revision: str) -> None:
     settings = load_settings()
     upgrade(settings.database_url, revision)
     click.echo(f"Database is at revision {revision}.")
+
+
+# The local call harness (ivr/harness): `ivr call` and `ivr test-calls`.
+from ivr.harness.cli import call_command, test_calls_command  # noqa: E402
+
+main.add_command(call_command)
+main.add_command(test_calls_command)
+
+
+if __name__ == "__main__":
+    main()
+
+# Speech models and recognition (ivr/speech/cli.py): `ivr model …` and `ivr asr …`.
+from ivr.speech.cli import asr_group, model_group  # noqa: E402
+
+main.add_command(model_group)
+main.add_command(asr_group)

@@ -1,0 +1,152 @@
+"""Admin commands: request import (errors with lines, idempotence), listings, show."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from ivr.cli import main
+from ivr.store.db import Database
+from ivr.store.models import Callback, Request, Voicemail
+
+GOOD = """number,category,status,created_at,due_at,next_step
+123456,documents,in_work,2026-11-20,2026-11-25,Дождитесь ответа в личном кабинете.
+7654321,complaint,Ожидает ответа,2026-11-01T09:30,,Ответьте на письмо специалиста.
+"""
+
+
+def run(database_url: str, *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env={"IVR_DATABASE_URL": database_url})
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> Path:
+    path = tmp_path / "requests.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    return path
+
+
+def test_import_is_idempotent_and_updates_changed_rows(database_url: str, csv_file: Path) -> None:
+    first = run(database_url, "requests", "import", str(csv_file))
+    assert first.exit_code == 0, first.output
+    assert "2 rows: 2 new, 0 updated, 0 unchanged." in first.output
+    again = run(database_url, "requests", "import", str(csv_file))
+    assert "2 rows: 0 new, 0 updated, 2 unchanged." in again.output
+    csv_file.write_text(GOOD.replace("in_work", "answered"), encoding="utf-8")
+    changed = run(database_url, "requests", "import", str(csv_file))
+    assert "2 rows: 0 new, 1 updated, 1 unchanged." in changed.output
+    db = Database(database_url)
+    with db.sessions() as session:
+        request = session.get(Request, "123456")
+        assert request is not None and request.status == "answered"
+        waiting = session.get(Request, "7654321")
+        assert waiting is not None and waiting.status == "waiting_for_caller"
+        assert waiting.due_at is None
+    db.dispose()
+
+
+def test_bad_rows_are_reported_with_their_lines_and_nothing_is_imported(
+    database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "number,category,status,created_at,due_at\n"
+        "12345,docs,in_work,2026-11-20,2026-11-25\n"
+        "123456,docs,lost,2026-11-20,2026-11-25\n"
+        "234567,docs,closed,yesterday,2026-11-25\n"
+        "345678,docs,closed,2026-11-20,2026-11-25\n"
+        "345678,docs,closed,2026-11-20,2026-11-25\n",
+        encoding="utf-8",
+    )
+    result = run(database_url, "requests", "import", str(path))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert f"{path}:2: request number '12345' must be 6 to 10 digits" in lines
+    assert (
+        f"{path}:3: unknown status 'lost' (use one of: registered, processing, in_work, "
+        "waiting_for_caller, answered, closed)" in lines
+    )
+    assert (
+        f"{path}:4: created_at 'yesterday' is not a date like 2026-11-25 or 2026-11-25T10:00"
+        in lines
+    )
+    assert f"{path}:6: request 345678 is also on line 5" in lines
+    assert run(database_url, "requests", "show", "345678").exit_code == 1
+    skipped = run(database_url, "requests", "import", "--skip-bad", str(path))
+    assert "1 rows: 1 new" in skipped.output
+    assert run(database_url, "requests", "show", "345678").exit_code == 0
+
+
+def test_missing_columns_are_named(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "cols.csv"
+    path.write_text("number,status\n123456,closed\n", encoding="utf-8")
+    result = run(database_url, "requests", "import", str(path))
+    assert result.exit_code == 1
+    assert f"{path}:1: missing column(s): category, created_at, due_at" in result.output
+
+
+def test_listings_and_show_in_json(database_url: str, csv_file: Path) -> None:
+    run(database_url, "requests", "import", str(csv_file))
+    now = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
+    db = Database(database_url)
+    with db.transaction() as session:
+        session.add(
+            Voicemail(
+                recording_sid="RE" + "1" * 32,
+                call_sid="CA1",
+                caller="+79161234567",
+                line="+78005553535",
+                duration=12,
+                request_number="123456",
+                status="stored",
+                file_path="var/recordings/x.wav",
+                download_attempts=1,
+                last_error="",
+                created_at=now,
+            )
+        )
+        session.add(
+            Callback(
+                phone="+79161234567",
+                line="+78005553535",
+                flow="callback",
+                request_number="123456",
+                slot_start=now,
+                slot_end=now,
+                status="failed",
+                priority=0,
+                attempts=3,
+                next_attempt_at=now,
+                last_result="no-answer",
+                outbound_call_sid="",
+                booked_call_sid="CA1",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    db.dispose()
+    voicemails = json.loads(run(database_url, "voicemails", "list", "--json").output)
+    assert [(v["request"], v["status"], v["created"]) for v in voicemails] == [
+        ("123456", "stored", "2026-11-25 22:00")
+    ]
+    failed = json.loads(
+        run(database_url, "callbacks", "list", "--status", "failed", "--json").output
+    )
+    assert [(c["phone"], c["attempts"], c["last_result"]) for c in failed] == [
+        ("+79161234567", 3, "no-answer")
+    ]
+    assert (
+        json.loads(run(database_url, "callbacks", "list", "--status", "booked", "--json").output)
+        == []
+    )
+    shown = json.loads(run(database_url, "requests", "show", "123456", "--json").output)
+    assert shown["status"] == "in_work"
+    assert shown["due"] == "2026-11-25 23:59"
+    assert [v["status"] for v in shown["voicemails"]] == ["stored"]
+    assert [c["status"] for c in shown["callbacks"]] == ["failed"]
+    table = run(database_url, "voicemails", "list")
+    assert "123456" in table.output and "stored" in table.output
