@@ -41,9 +41,10 @@ class RecordingHost:
 
             def do_GET(self) -> None:
                 host.seen.append(SeenRequest(self.path, self.headers.get("Authorization", "")))
-                expected = "Basic " + base64.b64encode(
-                    f"{host.account_sid}:{host.auth_token}".encode()
-                ).decode()
+                expected = (
+                    "Basic "
+                    + base64.b64encode(f"{host.account_sid}:{host.auth_token}".encode()).decode()
+                )
                 if host.fail_with is not None:
                     self.send_response(host.fail_with)
                     self.end_headers()

@@ -326,9 +326,7 @@ class TwilioStub:
                 elif not stub._authorised(self.headers.get("Authorization")):
                     status, payload = stub._error(401, "Authentication Error - invalid username")
                 else:
-                    status, payload = stub._answer_create(
-                        match["resource"], match["account"], form
-                    )
+                    status, payload = stub._answer_create(match["resource"], match["account"], form)
                 stub._record(
                     StubRequest(
                         "POST", parts.path, query, form, status, str(payload.get("sid", ""))

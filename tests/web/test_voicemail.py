@@ -14,7 +14,14 @@ from sqlalchemy import select
 from ivr.config import Settings
 from ivr.store.models import Request, Voicemail
 from ivr.web import create_app
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Clock, TwilioWebhooks, call_params, make_settings
+from tests.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    Clock,
+    TwilioWebhooks,
+    call_params,
+    make_settings,
+)
 from tests.support.recording_host import RecordingHost, serve
 
 SID = "RE" + "ab" * 16
@@ -45,7 +52,9 @@ def evil() -> Iterator[RecordingHost]:
 @pytest.fixture
 def vm_settings(database_url: str, tmp_path: Path, host: RecordingHost) -> Settings:
     return make_settings(
-        database_url, tmp_path, twilio_api_base=host.base_url,
+        database_url,
+        tmp_path,
+        twilio_api_base=host.base_url,
         recordings_dir=tmp_path / "recordings",
     )
 
