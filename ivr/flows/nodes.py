@@ -27,7 +27,19 @@ def _as_list(value: Any) -> Any:
     return value
 
 
-PromptList = Annotated[list[str], BeforeValidator(_as_list)]
+class _PromptIds:
+    """Marks a field whose values are prompt ids (see ``prompt_fields``)."""
+
+
+PROMPT_IDS = _PromptIds()
+PromptList = Annotated[list[str], BeforeValidator(_as_list), PROMPT_IDS]
+
+
+def prompt_fields(model: type[BaseModel]) -> list[str]:
+    """The names of a model's fields that hold prompt ids (declared as ``PromptList``)."""
+    return [name for name, info in model.model_fields.items() if PROMPT_IDS in info.metadata]
+
+
 NodeId = str
 
 
@@ -58,8 +70,8 @@ class Node(BaseModel):
         return []
 
     def prompt_ids(self) -> list[str]:
-        """Every prompt id this node may speak."""
-        return list(self.say)
+        """Every prompt id this node may speak: the values of all its ``PromptList`` fields."""
+        return [pid for name in prompt_fields(type(self)) for pid in getattr(self, name)]
 
 
 class PromptNode(Node):
@@ -147,8 +159,9 @@ class MenuNode(Node):
     on_failure: NodeId | None = None
     timeout: int | None = Field(default=None, ge=1, le=60)
     retries: int | None = Field(default=None, ge=0, le=10)
-    no_input: PromptList | None = None
-    no_match: PromptList | None = None
+    # Empty: the flow's defaults.
+    no_input: PromptList = Field(default_factory=list)
+    no_match: PromptList = Field(default_factory=list)
 
     waits_for_input: ClassVar[bool] = True
 
@@ -162,9 +175,6 @@ class MenuNode(Node):
         if self.on_failure is not None:
             edges.append(Edge("on_failure", self.on_failure, ("on_failure",)))
         return edges
-
-    def prompt_ids(self) -> list[str]:
-        return [*self.say, *(self.no_input or []), *(self.no_match or [])]
 
 
 class QueueNode(Node):
@@ -189,9 +199,6 @@ class QueueNode(Node):
 
     def edges(self) -> list[Edge]:
         return [] if self.on_leave is None else [Edge("on_leave", self.on_leave, ("on_leave",))]
-
-    def prompt_ids(self) -> list[str]:
-        return [*self.say, *self.wait, *self.leave_offer]
 
 
 class DialNode(Node):

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ivr.flows.model import WEEKDAYS, Flow, Profile, parse_ranges, parse_weekdays
-from ivr.flows.nodes import NODE_KINDS, Node
+from ivr.flows.model import WEEKDAYS, Defaults, Flow, Profile, parse_ranges, parse_weekdays
+from ivr.flows.nodes import NODE_KINDS, Node, prompt_fields
 from ivr.flows.problems import Problem
 from ivr.flows.yamlio import LocatedList, LocatedMap, line_of, parse_yaml
 
@@ -324,7 +324,7 @@ def _schedule_problems(schedule: Any, path: str) -> list[Problem]:
 
 
 def _prompt_ids_used(flow: Flow) -> set[str]:
-    used = {*flow.defaults.no_input, *flow.defaults.no_match, *flow.defaults.goodbye}
+    used = {pid for name in prompt_fields(Defaults) for pid in getattr(flow.defaults, name)}
     for node in flow.nodes.values():
         used.update(node.prompt_ids())
     return used

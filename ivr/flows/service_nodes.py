@@ -35,9 +35,6 @@ class VoicemailNode(Node):
     def edges(self) -> list[Edge]:
         return [Edge("next", self.next, ("next",))]
 
-    def prompt_ids(self) -> list[str]:
-        return [*self.say, *self.too_short, *self.saved, *self.sms]
-
 
 class CallbackNode(Node):
     """Book a callback: confirm or key in a number, hear the next free slot, confirm it."""
@@ -74,17 +71,6 @@ class CallbackNode(Node):
         if self.on_failure is not None:
             edges.append(Edge("on_failure", self.on_failure, ("on_failure",)))
         return edges
-
-    def prompt_ids(self) -> list[str]:
-        return [
-            *self.say,
-            *self.enter_number,
-            *self.bad_number,
-            *self.offer,
-            *self.booked,
-            *self.already_booked,
-            *self.no_slots,
-        ]
 
 
 for _cls in (VoicemailNode, CallbackNode):
@@ -138,19 +124,7 @@ class RequestStatusNode(Node):
         return edges
 
     def prompt_ids(self) -> list[str]:
-        return [
-            *self.say,
-            *self.ask_keys,
-            *self.confirm,
-            *self.not_understood,
-            *self.ambiguous,
-            *self.unknown,
-            *self.found,
-            *self.overdue,
-            *self.escalated,
-            *self.due,
-            *self.status_texts.values(),
-        ]
+        return [*super().prompt_ids(), *self.status_texts.values()]
 
 
 register_node_kind(RequestStatusNode)
@@ -174,9 +148,6 @@ class TextAlternativeNode(Node):
 
     def edges(self) -> list[Edge]:
         return [Edge("next", self.next, ("next",))]
-
-    def prompt_ids(self) -> list[str]:
-        return [*self.say, *self.sms, *self.sent, *self.not_sent]
 
 
 register_node_kind(TextAlternativeNode)

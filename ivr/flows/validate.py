@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ivr.flows.caller_rules import check_caller_rules
-from ivr.flows.model import Flow
-from ivr.flows.nodes import KEYPAD_KEYS, OPERATOR_KEY, REPEAT_KEY, MenuNode
+from ivr.flows.model import Defaults, Flow
+from ivr.flows.nodes import KEYPAD_KEYS, OPERATOR_KEY, REPEAT_KEY, MenuNode, prompt_fields
 from ivr.flows.problems import Problem
 from ivr.flows.reader import FlowSource, PromptCatalog
 from ivr.flows.yamlio import LocatedList, LocatedMap
@@ -355,7 +355,7 @@ def _prompt_refs(flow: Flow, source: FlowSource) -> list[tuple[str, str, int, st
     """Every prompt id the flow speaks: (who speaks it, file, line where it is written, id)."""
     refs = []
     defaults = source.tree.get("defaults")
-    for key in ("no_input", "no_match", "goodbye"):
+    for key in prompt_fields(Defaults):
         for prompt_id in getattr(flow.defaults, key):
             line = _written_at(defaults, [key], prompt_id) or source.line("defaults", key)
             refs.append(("defaults", source.path, line, prompt_id))

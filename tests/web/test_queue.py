@@ -1,0 +1,99 @@
+"""Waiting in a queue: announcements, leaving for a callback by key or because of a long wait."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from ivr.store.models import Callback
+from ivr.web import create_app
+from tests.conftest import ROOT, Clock, TwilioWebhooks, call_params, make_settings
+
+FLOW = """
+name: waiting
+lines: ["+74950000001", "+74950000002"]
+start: line
+defaults: {operator: desk, goodbye: goodbye}
+nodes:
+  line:
+    kind: menu
+    say: main_menu
+    options: {"1": desk, "2": slow_desk}
+  desk:
+    kind: queue
+    queue: desk
+    wait: [queue_wait, queue_tip]
+    wait_pause: 20
+    leave_key: "1"
+    leave_offer: callback_offer_in_queue
+    leave_after: 40
+    on_leave: call_me
+  slow_desk:
+    kind: queue
+    queue: desk
+    wait: queue_wait
+    max_wait: 120
+    on_leave: call_me_now
+  call_me: {kind: callback, next: bye}
+  call_me_now: {kind: callback, immediate: true, next: bye}
+  bye: {kind: hangup}
+"""
+OFFER = "Чтобы не ждать, нажмите 1, и мы перезвоним вам."
+
+
+@pytest.fixture
+def queue_app(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[Flask]:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "waiting.yaml").write_text(FLOW, encoding="utf-8")
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", prompts)
+    with (prompts / "ru.yaml").open("a", encoding="utf-8") as handle:
+        handle.write(f"\ncallback_offer_in_queue: {OFFER}\n")
+    settings = make_settings(database_url, tmp_path, flows_dir=flows, prompts_dir=prompts)
+    app = create_app(settings, clock=clock)
+    yield app
+    app.extensions["ivr"].db.dispose()
+
+
+@pytest.fixture
+def phone(queue_app: Flask) -> TwilioWebhooks:
+    return TwilioWebhooks(queue_app.test_client())
+
+
+def test_the_offer_to_leave_comes_after_the_wait_and_a_key_leaves(phone: TwilioWebhooks) -> None:
+    phone.post("/voice/incoming", call_params(To="+74950000001"))
+    enqueue = phone.post("/voice/step?turn=1", call_params(To="+74950000001", Digits="1"))
+    assert ">desk</Enqueue>" in enqueue.get_data(as_text=True)
+    early = phone.post("/voice/queue/wait", call_params(QueueTime="10", AvgQueueTime="300"))
+    assert OFFER not in early.get_data(as_text=True)
+    assert early.get_data(as_text=True).endswith('<Pause length="20" /></Response>')
+    later = phone.post("/voice/queue/wait", call_params(QueueTime="45")).get_data(as_text=True)
+    assert '<Gather action="/voice/queue/key"' in later and OFFER in later
+    other_key = phone.post("/voice/queue/key", call_params(Digits="5", QueueTime="50"))
+    assert "<Leave" not in other_key.get_data(as_text=True)
+    left = phone.post("/voice/queue/key", call_params(Digits="1", QueueTime="50"))
+    assert left.get_data(as_text=True).endswith("<Leave /></Response>")
+    after = phone.post("/voice/step?turn=2", call_params(To="+74950000001", QueueResult="leave"))
+    assert "Мы перезвоним на номер" in after.get_data(as_text=True)
+
+
+def test_a_long_average_wait_leaves_at_once_for_an_immediate_callback(
+    phone: TwilioWebhooks, queue_app: Flask
+) -> None:
+    phone.post("/voice/incoming", call_params(To="+74950000002"))
+    phone.post("/voice/step?turn=1", call_params(To="+74950000002", Digits="2"))
+    short = phone.post("/voice/queue/wait", call_params(QueueTime="0", AvgQueueTime="60"))
+    assert "<Leave" not in short.get_data(as_text=True)
+    long = phone.post("/voice/queue/wait", call_params(QueueTime="0", AvgQueueTime="600"))
+    assert long.get_data(as_text=True).endswith("<Leave /></Response>")
+    booked = phone.post("/voice/step?turn=2", call_params(To="+74950000002", QueueResult="leave"))
+    assert "Номер обращения" in booked.get_data(as_text=True)
+    with queue_app.extensions["ivr"].db.sessions() as session:
+        [callback] = session.scalars(select(Callback)).all()
+        assert (callback.phone, callback.priority, callback.status) == ("+79161234567", 1, "booked")
