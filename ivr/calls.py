@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
@@ -28,6 +29,7 @@ from ivr.flows.model import Flow
 from ivr.flows.nodes import QueueNode
 from ivr.flows.registry import FlowRegistry
 from ivr.privacy import mask_input, mask_phone, mask_text
+from ivr.store.call_records import CallRecord, lock_call, read_call, save_turn
 from ivr.store.db import Database
 from ivr.store.models import Call, Callback, FlowVersion
 from ivr.store.upsert import insert_ignore
@@ -49,12 +51,21 @@ APOLOGY_TEXT = (
 )
 
 
+@dataclass(frozen=True)
+class TurnResult:
+    """A turn's TwiML and new state; ``durable`` when an action stored something."""
+
+    twiml: str
+    state: CallState
+    durable: bool
+
+
 @dataclass
 class ActionContext:
     """What a side-effect handler may use: the open transaction, the call, the time."""
 
     session: Session
-    call: Call
+    call: CallRecord
     flow: Flow
     state: CallState
     now: datetime
@@ -228,15 +239,19 @@ class CallService:
             flow.name,
             flow.version,
         )
-        twiml = self._turn(session, call, flow, state, Event.start(), now)
+        record = CallRecord(sid, caller, line, flow.version, 1, {}, "", [])
+        result = self._turn(session, record, flow, state, Event.start(), now, 1)
+        call.state = result.state.to_json()
+        call.path = list(result.state.path)
+        call.last_twiml = result.twiml
         session.add(call)
-        return twiml
+        return result.twiml
 
     def step(self, params: Mapping[str, str], turn: int, ev: str | None, now: datetime) -> str:
         """The caller answered (or did not): move the call on by one turn."""
         sid = params.get("CallSid", "")
-        with self.db.transaction() as session:
-            call = session.get(Call, sid, with_for_update=True)
+        with self.db.begin() as connection:
+            call = lock_call(connection, sid)
             if call is None or not call.flow_version:
                 raise CallError(f"no call {sid!r} to continue")
             if turn != call.turn:
@@ -249,39 +264,57 @@ class CallService:
             state = CallState.from_json(call.state)
             event = event_from(params, ev)
             entry = _log_input(event)
-            if entry is not None:
-                call.inputs = [*call.inputs, {"node": state.node, **entry}]
-            call.turn += 1
-            return self._turn(session, call, flow, state, event, now)
+            inputs = call.inputs if entry is None else [*call.inputs, {"node": state.node, **entry}]
+            result = self._turn(connection, call, flow, state, event, now, call.turn + 1)
+            save_turn(
+                connection,
+                sid,
+                turn=call.turn + 1,
+                state=result.state.to_json(),
+                path=list(result.state.path),
+                inputs=inputs,
+                twiml=result.twiml,
+            )
+            if result.durable:
+                self.db.make_durable(connection)
+            return result.twiml
 
     def _turn(
         self,
-        session: Session,
-        call: Call,
+        db: Session | Connection,
+        call: CallRecord,
         flow: Flow,
         state: CallState,
         event: Event,
         now: datetime,
-    ) -> str:
+        turn: int,
+    ) -> TurnResult:
         steps: list[Step] = []
         result: Turn = advance(flow, state, event, now)
         steps += result.steps
-        for _ in range(MAX_ACTIONS):
-            if result.action is None:
-                break
-            handler = self.actions.get(result.action.name)
-            if handler is None:
-                raise CallError(f"no handler for action '{result.action.name}'")
-            context = ActionContext(session, call, flow, result.state, now, self.settings)
-            outcome = {**handler(result.action, context), "action": result.action.name}
-            result = advance(flow, result.state, Event("action", data=outcome), now)
-            steps += result.steps
-        else:
-            raise CallError("too many actions in one turn")
-        call.state = result.state.to_json()
-        call.path = list(result.state.path)
-        call.last_twiml = self.renderer.render(steps, Links(call.turn))
-        return call.last_twiml
+        if result.action is None:
+            # The common turn: a menu, a prompt, a queue; nothing to store but the state.
+            return TurnResult(self.renderer.render(steps, Links(turn)), result.state, False)
+        # Side effects use the ORM inside the turn's own transaction.
+        session = db if isinstance(db, Session) else Session(bind=db, expire_on_commit=False)
+        try:
+            for _ in range(MAX_ACTIONS):
+                if result.action is None:
+                    break
+                handler = self.actions.get(result.action.name)
+                if handler is None:
+                    raise CallError(f"no handler for action '{result.action.name}'")
+                context = ActionContext(session, call, flow, result.state, now, self.settings)
+                outcome = {**handler(result.action, context), "action": result.action.name}
+                session.flush()
+                result = advance(flow, result.state, Event("action", data=outcome), now)
+                steps += result.steps
+            else:
+                raise CallError("too many actions in one turn")
+        finally:
+            if session is not db:
+                session.close()
+        return TurnResult(self.renderer.render(steps, Links(turn)), result.state, True)
 
     def status(self, params: Mapping[str, str], now: datetime) -> None:
         """Twilio's status callback: record how and when the call ended."""
@@ -305,9 +338,9 @@ class CallService:
                     " → ".join(call.path),
                 )
 
-    def _waiting(self, sid: str) -> tuple[Call, Flow, CallState, QueueNode] | None:
+    def _waiting(self, sid: str) -> tuple[CallRecord, Flow, CallState, QueueNode] | None:
         with self.db.sessions() as session:
-            call = session.get(Call, sid)
+            call = read_call(session, sid)
         flow = self.registry.version(call.flow_version) if call is not None else None
         if call is None or flow is None:
             return None

@@ -40,7 +40,7 @@ def language_tag(lang: str) -> str:
 class Links:
     """The URLs Twilio is sent to after each verb, for the turn being answered."""
 
-    turn: int
+    turn: int | str
 
     def step(self, event: str | None = None) -> str:
         """Where a ``<Gather>``/``<Record>``/``<Dial>`` reports back."""
@@ -70,20 +70,44 @@ class PromptAudio:
                 found.add((path.parent.name, path.stem))
         self._files = frozenset(found)
 
-    def url(self, lang: str, prompt_id: str) -> str | None:
-        """The URL to ``<Play>`` for a prompt, or None to speak it with ``<Say>``."""
+    def snapshot(self) -> frozenset[tuple[str, str]]:
+        """The (language, prompt id) pairs that have audio, listed at most every interval."""
         now = time.monotonic()
         if now - self._listed_at >= self.interval:
             with self._lock:
                 self._listed_at = now
                 self._refresh()
-        if (lang, prompt_id) in self._files:
+        return self._files
+
+    def url(self, lang: str, prompt_id: str) -> str | None:
+        """The URL to ``<Play>`` for a prompt, or None to speak it with ``<Say>``."""
+        if (lang, prompt_id) in self.snapshot():
             return f"/media/prompts/{quote(lang)}/{quote(prompt_id)}.wav"
         return None
 
 
+# Stands for the turn number in cached documents; letters only, so XML leaves it alone.
+_TURN_MARK = "ivrturnmarkzq"
+_CACHE_SIZE = 512
+
+
+def _texts(steps: Sequence[Step]) -> list[str]:
+    found = []
+    for step in steps:
+        if isinstance(step, Say):
+            found.append(step.text)
+        elif isinstance(step, Gather):
+            found.extend(p.text for p in step.prompts if isinstance(p, Say))
+    return found
+
+
 class TwimlRenderer:
-    """Turns a list of steps into a TwiML document."""
+    """Turns a list of steps into a TwiML document.
+
+    The same steps give the same document but for the turn number in the action URLs (a menu
+    is served to every caller alike), so documents are cached by their steps with a marker
+    for the turn, and the audio files known when they were rendered.
+    """
 
     def __init__(
         self,
@@ -92,9 +116,26 @@ class TwimlRenderer:
     ) -> None:
         self.voice_for = voice_for
         self.audio = audio
+        self._cache: dict[tuple[object, ...], str] = {}
+        self._lock = threading.Lock()
 
     def render(self, steps: Sequence[Step], links: Links) -> str:
         """The TwiML answering one webhook."""
+        audio = self.audio.snapshot() if self.audio is not None else frozenset()
+        key = (audio, *steps)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._render(steps, Links(_TURN_MARK))
+            if _TURN_MARK in "".join(_texts(steps)):
+                # A prompt that happens to contain the marker: never cache, never replace.
+                return self._render(steps, links)
+            with self._lock:
+                if len(self._cache) >= _CACHE_SIZE:
+                    self._cache.clear()
+                self._cache[key] = cached
+        return cached.replace(_TURN_MARK, str(links.turn))
+
+    def _render(self, steps: Sequence[Step], links: Links) -> str:
         response = VoiceResponse()
         for step in steps:
             self._append(response, step, links)

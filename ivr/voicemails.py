@@ -16,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.recordings import RecordingError, RecordingFetcher, is_recording_sid
+from ivr.store.call_records import CallRecord, read_call
 from ivr.store.db import Database
-from ivr.store.models import Call, Voicemail
+from ivr.store.models import Voicemail
 from ivr.store.requests import create_request
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ MIN_SECONDS = 1
 
 
 def ensure_voicemail(
-    session: Session, recording_sid: str, call: Call | None, duration: int, now: datetime
+    session: Session, recording_sid: str, call: CallRecord | None, duration: int, now: datetime
 ) -> tuple[Voicemail, bool]:
     """The voicemail of a recording, created with its request if new; (row, created)."""
     existing = session.scalar(
@@ -92,7 +93,7 @@ class VoicemailStore:
             if existing is None and (status != "completed" or duration < MIN_SECONDS):
                 log.info("recording %s is %s (%ss): nothing to keep", sid, status, duration)
                 return
-            call = session.get(Call, params.get("CallSid", ""))
+            call = read_call(session, params.get("CallSid", ""))
             voicemail, _ = ensure_voicemail(session, sid, call, duration, now)
             if status == "absent":
                 voicemail.status = "absent"
@@ -100,6 +101,7 @@ class VoicemailStore:
                 voicemail.status = "failed"
                 voicemail.last_error = "Twilio reported the recording failed"
             voicemail_id, pending = voicemail.id, voicemail.status == "pending"
+            self.db.make_durable(session)
         if pending and status == "completed":
             self.download(voicemail_id, now)
 

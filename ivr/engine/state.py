@@ -7,7 +7,7 @@ values; any worker can continue any call.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 EventKind = Literal["start", "digits", "speech", "timeout", "recording", "queue", "dial", "action"]
@@ -27,6 +27,12 @@ class CallState:
     vars: dict[str, str] = field(default_factory=dict)
     path: list[str] = field(default_factory=list)
     done: bool = False
+
+    def copy(self) -> CallState:
+        """An independent copy (its containers hold only strings and numbers)."""
+        return replace(
+            self, attempts=dict(self.attempts), vars=dict(self.vars), path=list(self.path)
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for storage."""

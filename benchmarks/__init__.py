@@ -1,0 +1,1 @@
+"""Benchmarks run by ``make bench``; not part of the ``ivr`` package nor of the tests."""
