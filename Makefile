@@ -11,7 +11,7 @@ export IVR_ENVIRONMENT ?= development
 export TWILIO_AUTH_TOKEN ?= dev-auth-token
 export TWILIO_ACCOUNT_SID ?= ACdevelopment0000000000000000000000
 
-.PHONY: run test lint typecheck bench install install-dev clean
+.PHONY: run test lint typecheck bench bench-asr install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,16 @@ typecheck: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m benchmarks.webhook
+
+# Spoken request numbers: accuracy, decode speed and answer time for the model IVR_VOSK_MODEL
+# names (BENCH_ASR_ARGS, e.g. "--limit 10 --json", are passed on).
+bench-asr: $(DEV_STAMP)
+	@$(BIN)/python -m benchmarks.asr $(BENCH_ASR_ARGS) || { status=$$?; \
+	  if [ $$status -eq 2 ]; then \
+	    echo "Set IVR_VOSK_MODEL to an unpacked Vosk model directory, for example:" >&2; \
+	    echo "  $(BIN)/ivr model fetch ru-small --sha256 <the published SHA-256>" >&2; \
+	    echo "  make bench-asr IVR_VOSK_MODEL=var/models/vosk-model-small-ru-0.22" >&2; \
+	  fi; exit $$status; }
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -83,6 +83,18 @@ def event_from(params: Mapping[str, str], ev: str | None) -> Event:
     """The engine event a webhook carries, from Twilio's form fields."""
     if ev == "timeout":
         return Event.timeout()
+    # A <Record> action also carries Digits (the key that ended it): a recording first.
+    if params.get("RecordingSid") or params.get("RecordingUrl"):
+        return Event(
+            "recording",
+            data={
+                "sid": params.get("RecordingSid", ""),
+                "url": params.get("RecordingUrl", ""),
+                "duration": params.get("RecordingDuration", "0"),
+                # The key that ended the recording (# or "hangup"), not an answer.
+                "finish_key": params.get("Digits", ""),
+            },
+        )
     if params.get("Digits"):
         return Event("digits", digits=params["Digits"])
     if params.get("SpeechResult"):
@@ -96,15 +108,6 @@ def event_from(params: Mapping[str, str], ev: str | None) -> Event:
         return Event("queue", data={"result": params["QueueResult"]})
     if params.get("DialCallStatus"):
         return Event("dial", data={"status": params["DialCallStatus"]})
-    if params.get("RecordingSid") or params.get("RecordingUrl"):
-        return Event(
-            "recording",
-            data={
-                "sid": params.get("RecordingSid", ""),
-                "url": params.get("RecordingUrl", ""),
-                "duration": params.get("RecordingDuration", "0"),
-            },
-        )
     return Event.timeout()
 
 

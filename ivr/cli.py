@@ -102,11 +102,6 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     run_server(settings, host=host, port=port, workers=workers, threads=threads)
 
 
-main.add_command(admin_cli.voicemails)
-main.add_command(admin_cli.callbacks)
-main.add_command(admin_cli.requests)
-
-
 @main.group()
 def db() -> None:
     """Database schema."""
@@ -123,18 +118,27 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"Database is at revision {revision}.")
 
 
-# The local call harness (ivr/harness): `ivr call` and `ivr test-calls`.
-from ivr.harness.cli import call_command, test_calls_command  # noqa: E402
+def _register() -> None:
+    """Attach the command groups that live beside the code they drive."""
+    from ivr.dispatcher_cli import worker
+    from ivr.harness.cli import call_command, test_calls_command
+    from ivr.speech.cli import asr_group, model_group
 
-main.add_command(call_command)
-main.add_command(test_calls_command)
+    for command in (
+        admin_cli.voicemails,
+        admin_cli.callbacks,
+        admin_cli.requests,
+        call_command,
+        test_calls_command,
+        model_group,
+        asr_group,
+        worker,
+    ):
+        main.add_command(command)
+
+
+_register()
 
 
 if __name__ == "__main__":
     main()
-
-# Speech models and recognition (ivr/speech/cli.py): `ivr model …` and `ivr asr …`.
-from ivr.speech.cli import asr_group, model_group  # noqa: E402
-
-main.add_command(model_group)
-main.add_command(asr_group)

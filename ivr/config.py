@@ -61,6 +61,8 @@ class Settings(BaseModel):
     callback_retry_minutes: int = Field(default=15, ge=1)
     callback_max_attempts: int = Field(default=3, ge=1)
     worker_interval: float = Field(default=15.0, gt=0)
+    # The number callbacks are dialled from when a booking has no line of ours on record.
+    callback_caller_id: str = ""
     # An unpacked Vosk model directory; empty = no speech recognition (keypad only).
     vosk_model: str = ""
 

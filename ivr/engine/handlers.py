@@ -172,7 +172,7 @@ class MenuHandler:
             and run.state.profile != defaults.silence_profile
         ):
             run.state.profile = defaults.silence_profile
-            prompts = defaults.silence_help or prompts
+            prompts = node.silence_help or defaults.silence_help or prompts
         return self._fail(node_id, node, run, prompts)
 
     def _choose(self, node_id: str, node: MenuNode, key: str, run: Run) -> Outcome:

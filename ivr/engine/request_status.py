@@ -110,6 +110,8 @@ class RequestStatusHandler:
         misses = int(run.state.vars.get(MISSES, "0")) + 1
         run.state.vars[MISSES] = str(misses)
         if misses >= OPERATOR_AFTER:
+            # Say what went wrong before handing over, never a silent transfer.
+            run.say(prompts)
             target = node.operator or run.flow.defaults.operator or node.next
             return self._leave(node, run, target)
         run.say(prompts)

@@ -19,6 +19,7 @@ from ivr.phones import is_valid_russian, to_e164
 from ivr.schedule import Schedule, clock_time, describe_day
 
 STAGE = "_stage"
+LAST_EVENT = "_last_event"
 
 
 def remember_request(run: Run, number: str) -> None:
@@ -96,6 +97,8 @@ class CallbackHandler:
         if event.kind == "action":
             return self._on_result(node_id, node, event, run)
         stage = run.state.vars.get(STAGE, "confirm")
+        # Remembered for the retry: silence and a wrong key are answered differently.
+        run.state.vars[LAST_EVENT] = event.kind
         key = event.digits[:1] if event.kind == "digits" else ""
         if stage == "confirm":
             if key == "1":
@@ -143,7 +146,8 @@ class CallbackHandler:
             run.state.vars.pop(STAGE, None)
             return Goto(node.on_failure or node.next)
         if stage != "number":
-            run.say(run.flow.defaults.no_match)
+            silent = run.state.vars.get(LAST_EVENT) == "timeout"
+            run.say(run.flow.defaults.no_input if silent else run.flow.defaults.no_match)
         return self._ask(node, run, stage, prompts)
 
     def _find(self, node: CallbackNode, run: Run, phone: str, after: str) -> Outcome:

@@ -162,6 +162,7 @@ class MenuNode(Node):
     # Empty: the flow's defaults.
     no_input: PromptList = Field(default_factory=list)
     no_match: PromptList = Field(default_factory=list)
+    silence_help: PromptList = Field(default_factory=list)
 
     waits_for_input: ClassVar[bool] = True
 

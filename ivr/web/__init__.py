@@ -53,7 +53,8 @@ def create_app(
     fetcher = RecordingFetcher.from_settings(settings)
     if recognizer is None and settings.vosk_model:
         model = load_model_from_env(settings.vosk_model)
-        recognizer = VoskRecognizer(model) if model is not None else None
+        # Speech outside the number words is heard as unknown, not forced onto numbers.
+        recognizer = VoskRecognizer(model, allow_unknown=True) if model is not None else None
     if actions is None:
         actions = default_actions(Messenger(settings), fetcher, recognizer)
     calls = CallService(

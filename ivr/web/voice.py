@@ -8,6 +8,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, request
 
+from ivr.dispatcher import apply_call_result
 from ivr.schedule import MOSCOW
 from ivr.web.extension import services
 from ivr.web.security import twilio_signed
@@ -92,6 +93,29 @@ def recording() -> Response:
         services().voicemails.on_recording_status(request.form.to_dict(), call_time())
     except Exception:
         log.exception("call %s: recording callback failed", request.form.get("CallSid", "?"))
+        return Response("", status=500)
+    return Response("", status=204)
+
+
+@blueprint.post("/callback-status")
+@twilio_signed
+def callback_status() -> Response:
+    """Status callback of an outbound call the dispatcher placed for a booked callback."""
+    callback = request.args.get("callback", type=int)
+    if callback is None:
+        return Response("", status=204)
+    ivr = services()
+    try:
+        apply_call_result(
+            ivr.db,
+            callback,
+            request.form.get("CallStatus", ""),
+            call_time(),
+            ivr.settings,
+            call_sid=request.form.get("CallSid"),
+        )
+    except Exception:
+        log.exception("callback %s: status callback failed", callback)
         return Response("", status=500)
     return Response("", status=204)
 

@@ -9,7 +9,7 @@ import pytest
 
 from ivr.engine.interpreter import MAX_HOPS, EngineError, Turn, advance, new_state
 from ivr.engine.state import CallState, Event
-from ivr.engine.steps import Enqueue, Gather, Hangup, Say, Step
+from ivr.engine.steps import Enqueue, Gather, Hangup, Pause, Say, Step
 from ivr.flows.model import Flow
 from ivr.flows.nodes import MenuNode
 from ivr.schedule import MOSCOW
@@ -29,33 +29,42 @@ TIP_SMS = (
 )
 
 
-def say(flow: Flow, prompt_id: str) -> Say:
-    return Say(flow.prompt_text("ru", prompt_id), "ru", prompt_id=prompt_id)
+def say(flow: Flow, prompt_id: str, rate: str | None = None) -> Say:
+    return Say(flow.prompt_text("ru", prompt_id), "ru", prompt_id=prompt_id, rate=rate)
+
+
+def slow(flow: Flow, prompt_id: str) -> Say:
+    """A prompt in the slow profile the hotline switches to after two silences."""
+    return say(flow, prompt_id, rate="80%")
 
 
 def greeting(flow: Flow) -> list[Step]:
     return [say(flow, "welcome"), say(flow, "recording_notice"), say(flow, "no_passwords")]
 
 
-def menu(flow: Flow, node_id: str) -> Gather:
+def menu(flow: Flow, node_id: str, slowly: bool = False) -> Gather:
     """The Gather of a hotline menu: its prompt, keys and speech, hinted with every option
-    keyword and then the flow's operator keywords."""
+    keyword and then the flow's operator keywords. ``slowly``: in the slow profile, which
+    speaks at 80 %, says the menu twice with a pause and waits 12 s."""
     node = flow.nodes[node_id]
     assert isinstance(node, MenuNode)
     keywords = [word for option in node.options.values() for word in option.keywords]
+    prompts: tuple[Say | Pause, ...] = (say(flow, node_id),)
+    if slowly:
+        prompts = (slow(flow, node_id), Pause(2), slow(flow, node_id))
     return Gather(
-        prompts=(say(flow, node_id),),
+        prompts=prompts,
         lang="ru",
         dtmf=True,
         speech=True,
-        timeout=6,
+        timeout=12 if slowly else 6,
         num_digits=1,
         hints=(*keywords, *flow.defaults.operator_keywords),
     )
 
 
-def operator(flow: Flow) -> list[Step]:
-    return [say(flow, "connecting"), Enqueue("general", "operator")]
+def operator(flow: Flow, slowly: bool = False) -> list[Step]:
+    return [say(flow, "connecting", "80%" if slowly else None), Enqueue("general", "operator")]
 
 
 def digits(keys: str) -> Event:
@@ -114,10 +123,12 @@ def test_star_repeats_the_menu_without_counting_a_miss(hotline: Flow) -> None:
     repeated = then(hotline, missed, digits("*"))
     assert repeated.steps == [menu(hotline, "main_menu")]
     assert repeated.state.attempts == {"main_menu": 1}
-    # Two more misses are needed to reach the operator: the star was not one.
+    # Two more misses are needed to reach the operator: the star was not one. (The star
+    # also broke the run of silences, so the first one after it is an ordinary miss.)
     missed_again = then(hotline, repeated, Event.timeout())
     assert missed_again.steps == [say(hotline, "no_input"), menu(hotline, "main_menu")]
-    assert then(hotline, missed_again, Event.timeout()).steps == operator(hotline)
+    third = then(hotline, missed_again, Event.timeout())
+    assert third.steps == operator(hotline, slowly=True)
 
 
 def test_saying_repeat_repeats_the_menu_without_counting_a_miss(hotline: Flow) -> None:
@@ -147,12 +158,15 @@ def test_no_input_is_asked_again_twice_then_the_caller_goes_to_the_operator(
     hotline: Flow,
 ) -> None:
     turn = start(hotline)
-    for attempt in (1, 2):
-        turn = then(hotline, turn, Event.timeout())
-        assert turn.steps == [say(hotline, "no_input"), menu(hotline, "main_menu")]
-        assert turn.state.attempts == {"main_menu": attempt}
     turn = then(hotline, turn, Event.timeout())
-    assert turn.steps == operator(hotline)
+    assert turn.steps == [say(hotline, "no_input"), menu(hotline, "main_menu")]
+    assert (turn.state.attempts, turn.state.profile) == ({"main_menu": 1}, None)
+    # The second silence in a row: slower, and the caller hears a person is coming.
+    turn = then(hotline, turn, Event.timeout())
+    assert turn.steps == [slow(hotline, "stay_on_line"), menu(hotline, "main_menu", slowly=True)]
+    assert (turn.state.attempts, turn.state.profile) == ({"main_menu": 2}, "slow")
+    turn = then(hotline, turn, Event.timeout())
+    assert turn.steps == operator(hotline, slowly=True)
     assert turn.state.node == "operator"
     assert turn.state.attempts == {}
 
@@ -191,10 +205,13 @@ def after_hours(flow: Flow, closed_text: str) -> list[Step]:
     ]
 
 
-def channels_and_goodbye(flow: Flow) -> list[Step]:
+def channels_and_goodbye(flow: Flow, rate: str | None = None) -> list[Step]:
+    """The channels, then goodbye; in the slow profile with its one-second pause between."""
+    pause: list[Step] = [Pause(1)] if rate else []
     return [
-        say(flow, "channels"),
-        Say("Спасибо за звонок. До свидания!", "ru", prompt_id="goodbye"),
+        say(flow, "channels", rate),
+        *pause,
+        Say("Спасибо за звонок. До свидания!", "ru", prompt_id="goodbye", rate=rate),
         Hangup(),
     ]
 
@@ -235,10 +252,16 @@ def test_after_hours_zero_says_nobody_answers_until_the_line_opens(hotline: Flow
 def test_after_hours_silence_ends_with_the_other_channels(hotline: Flow) -> None:
     late = msk(2026, 11, 25, 22)
     turn = start(hotline, late)
-    for _ in range(2):
-        turn = then(hotline, turn, Event.timeout(), late)
-        assert turn.steps == [say(hotline, "no_input"), menu(hotline, "after_hours_menu")]
-    assert then(hotline, turn, Event.timeout(), late).steps == channels_and_goodbye(hotline)
+    turn = then(hotline, turn, Event.timeout(), late)
+    assert turn.steps == [say(hotline, "no_input"), menu(hotline, "after_hours_menu")]
+    # Slower after two silences, but nobody works now: no person is promised.
+    turn = then(hotline, turn, Event.timeout(), late)
+    assert turn.steps == [
+        slow(hotline, "slower_again"),
+        menu(hotline, "after_hours_menu", slowly=True),
+    ]
+    last = then(hotline, turn, Event.timeout(), late)
+    assert last.steps == channels_and_goodbye(hotline, "80%")
 
 
 def test_before_opening_the_line_opens_today(hotline: Flow) -> None:
@@ -270,9 +293,19 @@ def test_a_caller_who_reached_a_person_or_hung_up_is_done(hotline: Flow, result:
 def test_a_caller_who_left_the_queue_goes_to_its_on_leave_node(hotline: Flow, result: str) -> None:
     queued = then(hotline, start(hotline), digits("0"))
     turn = then(hotline, queued, Event("queue", data={"result": result}))
-    assert turn.steps == [say(hotline, "channels"), say(hotline, "goodbye"), Hangup()]
-    assert turn.state.done
-    assert turn.state.path[-2:] == ["operator", "channels_bye"]
+    # The queues offer a callback instead of waiting; leaving goes to its booking, which
+    # asks for a number to call (this test's call has no caller number).
+    assert turn.steps == [
+        Gather(
+            prompts=(say(hotline, "callback_enter_number"),),
+            lang="ru",
+            timeout=15,
+            num_digits=None,
+            finish_on_key="#",
+        )
+    ]
+    assert not turn.state.done
+    assert turn.state.path[-2:] == ["operator", "queue_callback"]
 
 
 def test_advance_does_not_change_the_state_it_is_given(hotline: Flow) -> None:

@@ -6,6 +6,8 @@ made by ``ivr.twilio_api.make_client`` sends its requests here. It answers
 * ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json``: 201 and a call resource (``CA…``
   sid, ``"status": "queued"``), shaped as Twilio's so the client parses it;
 * ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json``: 201 and a message (``SM…``);
+* ``GET /2010-04-01/Accounts/{AccountSid}/Calls/{CA…}.json``: a call created here, with the
+  status set by :meth:`TwilioStub.set_call_status` (``queued`` until then), else 404;
 * ``GET /2010-04-01/Accounts/{AccountSid}/Recordings/{RE…}.wav``: the bytes put in
   :attr:`TwilioStub.recordings`, else 404.
 
@@ -44,6 +46,9 @@ API_VERSION = "2010-04-01"
 _PATH = re.compile(
     rf"^/{API_VERSION}/Accounts/(?P<account>[A-Za-z0-9]+)/"
     r"(?P<resource>Calls|Messages)\.json$"
+)
+_CALL = re.compile(
+    rf"^/{API_VERSION}/Accounts/(?P<account>[A-Za-z0-9]+)/Calls/(?P<sid>CA[0-9a-f]+)\.json$"
 )
 _RECORDING = re.compile(
     rf"^/{API_VERSION}/Accounts/(?P<account>[A-Za-z0-9]+)/Recordings/(?P<sid>RE[0-9a-f]+)\.wav$"
@@ -99,6 +104,8 @@ class TwilioStub:
         self.requests: list[StubRequest] = []
         # Recording SID → WAV bytes served at Recordings/{sid}.wav.
         self.recordings: dict[str, bytes] = {}
+        # Call SID → the call resource, for every call created (or added) here.
+        self.call_resources: dict[str, dict[str, Any]] = {}
         # When set, every Calls/Messages creation answers this HTTP status.
         self.fail_all: int | None = None
         # Seconds to wait before answering a creation (a slow API; widens race windows).
@@ -126,6 +133,14 @@ class TwilioStub:
         with self._lock:
             for _ in range(times):
                 self._failures.append(_Failure(status, message or f"Simulated {status}"))
+
+    def set_call_status(self, sid: str, status: str) -> None:
+        """What ``GET Calls/{sid}.json`` says of a call (added when not created here)."""
+        with self._lock:
+            resource = self.call_resources.setdefault(
+                sid, self._call_resource({}, lambda _name: "", sid)
+            )
+            resource["status"] = status
 
     @property
     def calls(self) -> list[StubRequest]:
@@ -215,15 +230,18 @@ class TwilioStub:
                 return self._error(400, "A 'From' phone number is required.")
             if not (one("Url") or one("Twiml") or one("ApplicationSid")):
                 return self._error(400, "Either a 'Url', 'Twiml' or 'ApplicationSid' is required.")
-            return 201, self._call_resource(form, one)
+            resource = self._call_resource(form, one)
+            with self._lock:
+                self.call_resources[resource["sid"]] = resource
+            return 201, resource
         if not (one("From") or one("MessagingServiceSid")):
             return self._error(400, "A 'From' or 'MessagingServiceSid' parameter is required.")
         if not (one("Body") or one("MediaUrl") or one("ContentSid")):
             return self._error(400, "A text message body or media urls must be specified.")
         return 201, self._message_resource(one)
 
-    def _call_resource(self, form: dict[str, list[str]], one: Any) -> dict[str, Any]:
-        sid = "CA" + uuid.uuid4().hex
+    def _call_resource(self, form: dict[str, list[str]], one: Any, sid: str = "") -> dict[str, Any]:
+        sid = sid or "CA" + uuid.uuid4().hex
         now = formatdate(usegmt=True)
         base = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{sid}"
         return {
@@ -336,19 +354,34 @@ class TwilioStub:
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
-                match = _RECORDING.match(parts.path)
-                audio = stub.recordings.get(match["sid"]) if match else None
-                if match is None or audio is None:
+                call = _CALL.match(parts.path)
+                recording = _RECORDING.match(parts.path)
+                authorised = stub._authorised(self.headers.get("Authorization"))
+                with stub._lock:
+                    resource = dict(stub.call_resources.get(call["sid"], {})) if call else {}
+                    audio = stub.recordings.get(recording["sid"]) if recording else None
+                if not (resource or audio is not None):
                     status = 404
-                elif not stub._authorised(self.headers.get("Authorization")):
+                elif not authorised:
                     status = 401
                 else:
                     status = 200
-                stub._record(StubRequest("GET", parts.path, parse_qs(parts.query), {}, status))
-                if status == 200 and audio is not None:
+                stub._record(
+                    StubRequest(
+                        "GET",
+                        parts.path,
+                        parse_qs(parts.query),
+                        {},
+                        status,
+                        resource.get("sid", ""),
+                    )
+                )
+                if status != 200:
+                    self._json(*stub._error(status, "The requested resource was not found"))
+                elif audio is not None:
                     self._send(200, "audio/x-wav", audio)
                 else:
-                    self._json(*stub._error(status, "The requested resource was not found"))
+                    self._json(200, resource)
 
             def log_message(self, format: str, *args: object) -> None:
                 return

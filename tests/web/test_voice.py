@@ -60,7 +60,11 @@ def test_after_hours_silence_ends_with_channels_and_goodbye(
         body = twilio.post(f"/voice/step?turn={turn}&ev=timeout", call_params())
         assert "<Gather" in body.get_data(as_text=True)
     last = twilio.post("/voice/step?turn=3&ev=timeout", call_params()).get_data(as_text=True)
-    assert last.endswith(say("Спасибо за звонок. До свидания!") + "<Hangup /></Response>")
+    # Two silences switched the call to the slow profile: the goodbye is slower too.
+    assert last.endswith(
+        f'<Say {VOICE}><prosody rate="80%">Спасибо за звонок. До свидания!</prosody></Say>'
+        "<Hangup /></Response>"
+    )
     assert "support собака gosuslugi точка ru" in last
 
 
@@ -189,4 +193,14 @@ def test_healthz(app: Flask) -> None:
     body = response.get_json()
     assert body["ok"] is True
     assert body["database"] == "ok"
-    assert set(body["flows"]) == {"hotline", "callback"}
+    assert set(body["flows"]) == {
+        "hotline",
+        "callback",
+        "abroad",
+        "accessible",
+        "hard_of_hearing",
+        "site_help",
+        "one_click",
+        "regional",
+    }
+    assert body["lines"] == 8

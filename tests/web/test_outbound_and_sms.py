@@ -1,0 +1,149 @@
+"""Outbound callbacks and text messages, with the real twilio client against a local stub."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from ivr.store.models import Callback
+from ivr.web import create_app
+from tests.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    ROOT,
+    Clock,
+    TwilioWebhooks,
+    call_params,
+    make_settings,
+)
+from tests.support.twilio_stub import TwilioStub
+
+SMS_FLOW = """
+name: texts
+lines: ["+74950000003"]
+start: offer
+defaults: {operator: desk}
+nodes:
+  offer: {kind: text_alternative, ask: true, next: desk}
+  desk: {kind: queue, queue: desk}
+"""
+
+
+@pytest.fixture
+def stub() -> Iterator[TwilioStub]:
+    with TwilioStub(ACCOUNT_SID, AUTH_TOKEN) as running:
+        yield running
+
+
+@pytest.fixture
+def sms_app(database_url: str, tmp_path: Path, clock: Clock, stub: TwilioStub) -> Iterator[Flask]:
+    flows = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", flows)
+    (flows / "texts.yaml").write_text(SMS_FLOW, encoding="utf-8")
+    settings = make_settings(
+        database_url,
+        tmp_path,
+        flows_dir=flows,
+        twilio_api_base=stub.base_url,
+        sms_from="+78005553535",
+    )
+    app = create_app(settings, clock=clock)
+    yield app
+    app.extensions["ivr"].db.dispose()
+
+
+@pytest.fixture
+def phone(sms_app: Flask) -> TwilioWebhooks:
+    return TwilioWebhooks(sms_app.test_client())
+
+
+def book(app: Flask, status: str = "booked") -> int:
+    now = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+    with app.extensions["ivr"].db.transaction() as session:
+        callback = Callback(
+            phone="+79161234567",
+            line="+78005553535",
+            flow="callback",
+            request_number="12345678",
+            slot_start=now,
+            slot_end=now,
+            status=status,
+            priority=0,
+            attempts=1,
+            next_attempt_at=now,
+            last_result="",
+            outbound_call_sid="CA" + "5" * 32,
+            booked_call_sid="CA1",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(callback)
+        session.flush()
+        return callback.id
+
+
+def test_the_outbound_callback_greets_with_the_request_number(
+    phone: TwilioWebhooks, sms_app: Flask
+) -> None:
+    callback = book(sms_app, "dialing")
+    params = call_params(
+        sid="CA" + "5" * 32, From="+78005553535", To="+79161234567", Direction="outbound-api"
+    )
+    body = phone.post(f"/voice/incoming?flow=callback&callback={callback}", params)
+    text = body.get_data(as_text=True)
+    assert (
+        "Вы заказывали обратный звонок, номер обращения сто двадцать три, "
+        "четыреста пятьдесят шесть, семьдесят восемь." in text
+    )
+    assert text.endswith(">callbacks</Enqueue></Response>")
+
+
+def test_outbound_status_callback_schedules_a_retry(phone: TwilioWebhooks, sms_app: Flask) -> None:
+    callback = book(sms_app, "dialing")
+    params = call_params(sid="CA" + "5" * 32, CallStatus="no-answer")
+    assert phone.post(f"/voice/callback-status?callback={callback}", params).status_code == 204
+    with sms_app.extensions["ivr"].db.sessions() as session:
+        row = session.get(Callback, callback)
+        assert row is not None and (row.status, row.last_result) == ("retry", "no-answer")
+
+
+def test_text_alternative_goes_to_a_mobile_number(phone: TwilioWebhooks, stub: TwilioStub) -> None:
+    offer = phone.post("/voice/incoming", call_params(To="+74950000003"))
+    assert "Чтобы получить СМС" in offer.get_data(as_text=True)
+    sent = phone.post("/voice/step?turn=1", call_params(To="+74950000003", Digits="1"))
+    assert "Мы отправили вам СМС." in sent.get_data(as_text=True)
+    [message] = stub.messages
+    assert message.field("To") == "+79161234567"
+    assert message.field("From") == "+78005553535"
+    assert "support@gosuslugi.ru" in message.field("Body")
+
+
+def test_no_text_message_to_a_landline(phone: TwilioWebhooks, stub: TwilioStub) -> None:
+    landline = "+74951234567"
+    phone.post("/voice/incoming", call_params(To="+74950000003", From=landline))
+    answer = phone.post(
+        "/voice/step?turn=1", call_params(To="+74950000003", From=landline, Digits="1")
+    )
+    assert "отправить СМС не получилось" in answer.get_data(as_text=True)
+    assert stub.messages == []
+
+
+def test_a_voicemail_texts_its_request_number(
+    phone: TwilioWebhooks, stub: TwilioStub, clock: Clock
+) -> None:
+    clock.set(2026, 11, 25, 22, 30)
+    phone.post("/voice/incoming", call_params())
+    phone.post("/voice/step?turn=1", call_params(Digits="1"))
+    phone.post(
+        "/voice/step?turn=2", call_params(RecordingSid="RE" + "c" * 32, RecordingDuration="9")
+    )
+    [message] = stub.messages
+    assert message.field("To") == "+79161234567"
+    body = message.field("Body")
+    assert "номер обращения" in body
+    assert any(len(word.strip(".")) == 8 and word.strip(".").isdigit() for word in body.split())
