@@ -20,7 +20,7 @@ from sqlalchemy import select
 from ivr import requests_import
 from ivr.schedule import MOSCOW
 from ivr.store.db import Database
-from ivr.store.models import Callback, Request, Voicemail
+from ivr.store.models import Call, Callback, Request, Voicemail
 
 
 def _db() -> Database:
@@ -129,6 +129,44 @@ def callbacks_list(status: tuple[str, ...], as_json: bool) -> None:
         ["id", "slot", "phone", "request", "status", "attempts", "last_result"],
         "Callbacks",
         as_json,
+    )
+
+
+@click.group()
+def calls() -> None:
+    """The call log: lines, times, the path through the flow and the caller's inputs."""
+
+
+@calls.command("list")
+@click.option("--limit", default=50, show_default=True, help="How many of the newest calls.")
+@click.option("--line", help="Only calls to this number (any common form).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def calls_list(limit: int, line: str | None, as_json: bool) -> None:
+    """List the newest calls; inputs are masked as they were stored."""
+    from ivr.phones import to_e164
+
+    db = _db()
+    with db.sessions() as session:
+        query = select(Call).order_by(Call.started_at.desc()).limit(limit)
+        if line:
+            query = query.where(Call.line == (to_e164(line) or line))
+        rows = [
+            {
+                "sid": c.sid,
+                "started": _local(c.started_at),
+                "ended": _local(c.ended_at),
+                "line": c.line,
+                "flow": c.flow,
+                "status": c.status,
+                "seconds": c.duration if c.duration is not None else "",
+                "path": " → ".join(c.path),
+                "inputs": ", ".join(str(i.get("value", i.get("kind", ""))) for i in c.inputs),
+            }
+            for c in session.scalars(query)
+        ]
+    db.dispose()
+    _emit(
+        rows, ["started", "line", "flow", "status", "seconds", "path", "inputs"], "Calls", as_json
     )
 
 

@@ -125,6 +125,7 @@ def _register() -> None:
     from ivr.speech.cli import asr_group, model_group
 
     for command in (
+        admin_cli.calls,
         admin_cli.voicemails,
         admin_cli.callbacks,
         admin_cli.requests,

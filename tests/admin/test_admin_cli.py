@@ -150,3 +150,26 @@ def test_listings_and_show_in_json(database_url: str, csv_file: Path) -> None:
     assert [c["status"] for c in shown["callbacks"]] == ["failed"]
     table = run(database_url, "voicemails", "list")
     assert "123456" in table.output and "stored" in table.output
+
+
+def test_the_call_log_lists_paths_and_masked_inputs(database_url: str, tmp_path: Path) -> None:
+    from ivr.web import create_app
+    from tests.conftest import Clock, TwilioWebhooks, call_params, make_settings
+
+    clock = Clock(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
+    app = create_app(make_settings(database_url, tmp_path), clock=clock)
+    phone = TwilioWebhooks(app.test_client())
+    phone.post("/voice/incoming", call_params())
+    phone.post("/voice/step?turn=1", call_params(Digits="4"))
+    phone.post("/voice/step?turn=2", call_params(Digits="12345678#"))
+    app.extensions["ivr"].db.dispose()
+    [call] = json.loads(
+        run(database_url, "calls", "list", "--line", "8 800 555-35-35", "--json").output
+    )
+    assert call["path"] == "greeting → hours → main_menu → status_check"
+    assert call["inputs"] == "4, ********#"
+    assert "12345678" not in json.dumps(call)
+    assert (
+        json.loads(run(database_url, "calls", "list", "--line", "+74950000000", "--json").output)
+        == []
+    )

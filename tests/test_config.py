@@ -1,0 +1,51 @@
+"""Settings from an environment mapping, and the documented example configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dotenv import dotenv_values
+
+from ivr.config import ConfigError, Settings
+
+EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
+
+
+def test_the_example_documents_every_setting_and_parses() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    missing = [
+        Settings.env_name(f) for f in Settings.model_fields if Settings.env_name(f) not in text
+    ]
+    assert missing == []
+    values = {k: v for k, v in dotenv_values(EXAMPLE).items() if v is not None}
+    settings = Settings.from_environ(values)
+    assert settings.is_production
+    assert settings.database_url == "sqlite:///var/ivr.db"
+
+
+def test_values_come_from_the_mapping_given_not_the_process() -> None:
+    settings = Settings.from_environ(
+        {"IVR_DATABASE_URL": "sqlite:///x.db", "TWILIO_AUTH_TOKEN": "t", "IVR_ENVIRONMENT": "test"}
+    )
+    assert (settings.database_url, settings.twilio_auth_token) == ("sqlite:///x.db", "t")
+    assert not settings.is_production
+
+
+def test_production_refuses_to_skip_signatures() -> None:
+    with pytest.raises(ConfigError, match="IVR_SKIP_SIGNATURE_CHECK may only be set"):
+        Settings.from_environ({"IVR_SKIP_SIGNATURE_CHECK": "true"})
+
+
+def test_production_fetches_recordings_only_from_twilio() -> None:
+    with pytest.raises(ConfigError, match="IVR_TWILIO_API_BASE must be an https"):
+        Settings.from_environ({"IVR_TWILIO_API_BASE": "http://127.0.0.1:9000"})
+    dev = Settings.from_environ(
+        {"IVR_ENVIRONMENT": "development", "IVR_TWILIO_API_BASE": "http://127.0.0.1:9000"}
+    )
+    assert dev.twilio_api_base == "http://127.0.0.1:9000"
+
+
+def test_a_bad_value_names_its_variable() -> None:
+    with pytest.raises(ConfigError, match="IVR_RELOAD_INTERVAL"):
+        Settings.from_environ({"IVR_RELOAD_INTERVAL": "soon"})
