@@ -7,9 +7,9 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 # `make run` is local development: signatures are still checked, with this token unless you
 # set TWILIO_AUTH_TOKEN (the call harness signs with the same one).
-export IVR_ENVIRONMENT ?= development
-export TWILIO_AUTH_TOKEN ?= dev-auth-token
-export TWILIO_ACCOUNT_SID ?= ACdevelopment0000000000000000000000
+RUN_ENV := IVR_ENVIRONMENT=$${IVR_ENVIRONMENT:-development} \
+	TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-dev-auth-token} \
+	TWILIO_ACCOUNT_SID=$${TWILIO_ACCOUNT_SID:-ACdevelopment0000000000000000000000}
 
 .PHONY: run test lint typecheck bench bench-asr install install-dev clean
 
@@ -31,7 +31,7 @@ install-dev: $(DEV_STAMP)
 
 run: $(STAMP)
 	$(BIN)/ivr db upgrade
-	$(BIN)/ivr serve --host 127.0.0.1 --port 5000
+	$(RUN_ENV) $(BIN)/ivr serve --host 127.0.0.1 --port 5000
 
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q

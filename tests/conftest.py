@@ -32,6 +32,14 @@ POSTGRES_URL = os.environ.get("IVR_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
+@pytest.fixture(autouse=True)
+def _no_outside_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests build their settings themselves: nothing leaks in from the shell or CI."""
+    for name in list(os.environ):
+        if name.startswith(("IVR_", "TWILIO_")) and name != "IVR_TEST_DATABASE_URL":
+            monkeypatch.delenv(name)
+
+
 def _postgres_schema_url(schema: str) -> str:
     separator = "&" if "?" in POSTGRES_URL else "?"
     return f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
