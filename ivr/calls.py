@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +58,8 @@ class TurnResult:
     twiml: str
     state: CallState
     durable: bool
+    # Work for after the commit (text messages): never inside the write transaction.
+    after_commit: tuple[Callable[[], object], ...] = ()
 
 
 @dataclass
@@ -70,6 +72,9 @@ class ActionContext:
     state: CallState
     now: datetime
     settings: Settings
+    # Network work a handler needs done once the turn is committed (e.g. an SMS), so that
+    # neither a slow API holds the database lock nor a rolled-back turn sends anything.
+    after_commit: list[Callable[[], object]] = field(default_factory=list)
 
 
 ActionHandler = Callable[[ActionRequest, ActionContext], Mapping[str, Any]]
@@ -109,6 +114,15 @@ def event_from(params: Mapping[str, str], ev: str | None) -> Event:
     if params.get("DialCallStatus"):
         return Event("dial", data={"status": params["DialCallStatus"]})
     return Event.timeout()
+
+
+def _run_after_commit(sid: str, work: tuple[Callable[[], object], ...]) -> None:
+    """Run what a committed turn left to do; a failure is logged, the caller is answered."""
+    for job in work:
+        try:
+            job()
+        except Exception:
+            log.exception("call %s: work after the turn failed", sid)
 
 
 def _seconds(value: str | None) -> int:
@@ -169,7 +183,9 @@ class CallService:
                 if call is not None:
                     log.info("call %s: incoming webhook repeated, answering as before", sid)
                     return call.last_twiml
-                return self._start(session, sid, params, now, flow_name, callback_id)
+                twiml, later = self._start(session, sid, params, now, flow_name, callback_id)
+            _run_after_commit(sid, later)
+            return twiml
         except IntegrityError:
             # Two deliveries of the same webhook raced; the other one created the call.
             with self.db.transaction() as session:
@@ -186,7 +202,7 @@ class CallService:
         now: datetime,
         flow_name: str | None,
         callback_id: int | None,
-    ) -> str:
+    ) -> tuple[str, tuple[Callable[[], object], ...]]:
         line, caller = params.get("To", ""), params.get("From", "")
         variables = {"caller": caller, "line": line}
         if self.speech_available:
@@ -221,7 +237,7 @@ class CallService:
             call.status = "unknown-line"
             call.last_twiml = self._say_and_hang_up(UNKNOWN_NUMBER_TEXT, "ru")
             session.add(call)
-            return call.last_twiml
+            return call.last_twiml, ()
         insert_ignore(
             session,
             FlowVersion,
@@ -248,7 +264,9 @@ class CallService:
         call.path = list(result.state.path)
         call.last_twiml = result.twiml
         session.add(call)
-        return result.twiml
+        if result.durable:
+            self.db.make_durable(session)
+        return result.twiml, result.after_commit
 
     def step(self, params: Mapping[str, str], turn: int, ev: str | None, now: datetime) -> str:
         """The caller answered (or did not): move the call on by one turn."""
@@ -280,7 +298,8 @@ class CallService:
             )
             if result.durable:
                 self.db.make_durable(connection)
-            return result.twiml
+        _run_after_commit(sid, result.after_commit)
+        return result.twiml
 
     def _turn(
         self,
@@ -300,6 +319,7 @@ class CallService:
             return TurnResult(self.renderer.render(steps, Links(turn)), result.state, False)
         # Side effects use the ORM inside the turn's own transaction.
         session = db if isinstance(db, Session) else Session(bind=db, expire_on_commit=False)
+        later: list[Callable[[], object]] = []
         try:
             for _ in range(MAX_ACTIONS):
                 if result.action is None:
@@ -307,7 +327,9 @@ class CallService:
                 handler = self.actions.get(result.action.name)
                 if handler is None:
                     raise CallError(f"no handler for action '{result.action.name}'")
-                context = ActionContext(session, call, flow, result.state, now, self.settings)
+                context = ActionContext(
+                    session, call, flow, result.state, now, self.settings, later
+                )
                 outcome = {**handler(result.action, context), "action": result.action.name}
                 session.flush()
                 result = advance(flow, result.state, Event("action", data=outcome), now)
@@ -317,7 +339,8 @@ class CallService:
         finally:
             if session is not db:
                 session.close()
-        return TurnResult(self.renderer.render(steps, Links(turn)), result.state, True)
+        twiml = self.renderer.render(steps, Links(turn))
+        return TurnResult(twiml, result.state, True, tuple(later))
 
     def status(self, params: Mapping[str, str], now: datetime) -> None:
         """Twilio's status callback: record how and when the call ended."""

@@ -90,11 +90,13 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         for problem in problems:
             click.echo(str(problem), err=True)
         raise click.ClickException("refusing to start: the flows above are broken")
-    if settings.is_production and not settings.twilio_auth_token:
-        raise click.ClickException(
-            "TWILIO_AUTH_TOKEN is not set: every webhook would be refused. Set it, or set "
-            "IVR_ENVIRONMENT=development for local work."
-        )
+    if settings.is_production:
+        try:
+            settings.check_can_serve()
+        except ConfigError as exc:
+            raise click.ClickException(
+                f"{exc}. Set it, or set IVR_ENVIRONMENT=development for local work."
+            ) from exc
     click.echo(
         f"Serving {len(flow_set.flows)} flows from {display(settings.flows_dir)} "
         f"on http://{host}:{port}"
@@ -121,6 +123,7 @@ def db_upgrade(revision: str) -> None:
 def _register() -> None:
     """Attach the command groups that live beside the code they drive."""
     from ivr.dispatcher_cli import worker
+    from ivr.graph_cli import graph_command
     from ivr.harness.cli import call_command, test_calls_command
     from ivr.speech.cli import asr_group, model_group
 
@@ -134,6 +137,7 @@ def _register() -> None:
         model_group,
         asr_group,
         worker,
+        graph_command,
     ):
         main.add_command(command)
 

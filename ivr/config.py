@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ivr.errors import IvrError
+
 ENV_PREFIX = "IVR_"
 
 # Fields read from a variable without the IVR_ prefix, as Twilio's own tools name them.
@@ -22,7 +24,7 @@ _UNPREFIXED = {
 }
 
 
-class ConfigError(Exception):
+class ConfigError(IvrError):
     """The environment does not describe a usable configuration."""
 
 
@@ -44,7 +46,7 @@ class Settings(BaseModel):
     voice_ru: str = "Polly.Tatyana"
     voice_en: str = "Polly.Joanna"
     # Where a caller goes when something inside the server fails.
-    fallback_queue: str = "operators"
+    fallback_queue: str = "general"
     # How often (seconds) a web worker looks at the flow files for edits.
     reload_interval: float = Field(default=2.0, ge=0)
     log_level: str = "INFO"
@@ -84,6 +86,17 @@ class Settings(BaseModel):
     def is_production(self) -> bool:
         """True unless the environment is explicitly development or test."""
         return self.environment == "production"
+
+    def check_can_serve(self) -> None:
+        """In production, refuse a server that would answer every webhook with 403."""
+        if not self.is_production:
+            return
+        if not self.twilio_auth_token:
+            raise ConfigError("TWILIO_AUTH_TOKEN is not set: every webhook would be refused")
+        if urlsplit(self.public_url).hostname in ("127.0.0.1", "localhost", None):
+            raise ConfigError(
+                "IVR_PUBLIC_URL is not the address Twilio calls: no signature would match"
+            )
 
     def voice_for(self, lang: str) -> str:
         """The configured ``<Say>`` voice for a language code such as ``ru``."""

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import graphviz
 
@@ -72,6 +73,7 @@ _BRANCH_COLORS = {"open": "#2e7d32", "closed": "#c62828", "holiday": "#ef6c00"}
 
 # The order in which a menu's keys are drawn: as on a phone's keypad.
 _KEY_ORDER = "123456789*0#"
+_DASHES = ("—", "–", "-")
 _PLAIN_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -86,7 +88,8 @@ class _Exit:
 
 def to_dot(flow: Flow, files: Mapping[str, str] | None = None) -> str:
     """The DOT source of ``flow_graph(flow, files)``."""
-    return flow_graph(flow, files).source
+    source: str = flow_graph(flow, files).source
+    return source
 
 
 def flow_graph(flow: Flow, files: Mapping[str, str] | None = None) -> graphviz.Digraph:
@@ -125,7 +128,7 @@ def flow_graph(flow: Flow, files: Mapping[str, str] | None = None) -> graphviz.D
 
     clusters: dict[str, list[str]] = {}
     top: list[str] = []
-    for node_id in _walk_order(flow):
+    for node_id in sorted(flow.nodes):
         part = _part_label(flow, (files or {}).get(node_id))
         if part is None:
             top.append(node_id)
@@ -148,7 +151,7 @@ def flow_graph(flow: Flow, files: Mapping[str, str] | None = None) -> graphviz.D
 
     if flow.start in ids:
         graph.edge(start, ids[flow.start], color="#333333", penwidth="1.5")
-    for node_id in _walk_order(flow):
+    for node_id in sorted(flow.nodes):
         for exit_ in _exits(flow, node_id):
             if exit_.target not in ids:
                 continue  # a broken link: ``ivr validate`` reports it, the drawing skips it
@@ -173,26 +176,6 @@ def node_files(flow: Flow) -> dict[str, str]:
     if source is None:
         return {}
     return {node_id: where.path for node_id, where in source.nodes.items()}
-
-
-def _walk_order(flow: Flow) -> list[str]:
-    """The nodes in the order a caller meets them (breadth first from the start, exits in
-    their drawn order), then any the start does not reach, by id.
-
-    Graphviz places nodes declared earlier further left; this order puts a menu's keys from
-    left to right and keeps the drawing stable when the YAML is merely reordered.
-    """
-    order: list[str] = []
-    seen: set[str] = set()
-    queue = [flow.start] if flow.start in flow.nodes else []
-    while queue:
-        node_id = queue.pop(0)
-        if node_id in seen:
-            continue
-        seen.add(node_id)
-        order.append(node_id)
-        queue.extend(e.target for e in _exits(flow, node_id) if e.target in flow.nodes)
-    return order + sorted(set(flow.nodes) - seen)
 
 
 def _dot_ids(flow: Flow) -> dict[str, str]:
@@ -241,10 +224,10 @@ def _title(flow: Flow) -> str:
         details.append("languages " + ", ".join(flow.languages))
     if flow.profile:
         details.append(f"profile {flow.profile}")
-    rows.append(_small(_html(" · ".join(details))))
+    rows.append(_small(_html(" · ".join(details)), 12))
     hours = _hours(flow)
     if hours:
-        rows.append(_small(_html(hours)))
+        rows.append(_small(_html(hours), 12))
     return "<" + "<BR/>".join(rows) + ">"
 
 
@@ -338,15 +321,17 @@ def _menu_exits(flow: Flow, node: MenuNode) -> list[_Exit]:
     found = []
     for key in sorted(node.options, key=_key_rank):
         option = node.options[key]
-        notes = list(option.keywords)
+        notes = []
         if option.lang is not None:
             notes.append(f"→ language {option.lang}")
         if option.profile is not None:
             notes.append(f"→ profile {option.profile}")
         if option.more:
             notes.append("(more options)")
-        label = key + (" · " + ", ".join(notes) if notes else "")
-        found.append(_Exit(option.go, "\n".join(_wrap(label, EDGE_WIDTH)), _CHOICE))
+        lines = _wrap(
+            key + (" · " + ", ".join(option.keywords) if option.keywords else ""), EDGE_WIDTH
+        )
+        found.append(_Exit(option.go, "\n".join(lines + notes), _CHOICE))
     operator = menu_operator(flow, node)
     if OPERATOR_KEY not in node.options and operator is not None:
         attrs = _CHOICE if node.operator is not None else _FALLBACK
@@ -383,12 +368,13 @@ def _key_rank(key: str) -> tuple[int, str]:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    """Break ``text`` at spaces into lines of at most ``width`` characters (longer words
-    stay whole)."""
+    """Break ``text`` at spaces into lines of about ``width`` characters (a longer word, or
+    one followed by a dash, makes a longer line)."""
     lines: list[str] = []
     current = ""
     for word in text.split(" "):
-        if current and len(current) + 1 + len(word) > width:
+        # A dash stays with the word before it: a line never starts with «—».
+        if current and len(current) + 1 + len(word) > width and word not in _DASHES:
             lines.append(current)
             current = word
         else:
@@ -401,14 +387,15 @@ def _wrap(text: str, width: int) -> list[str]:
 def _plain(label: str) -> str:
     """A plain DOT label: lines joined with DOT's centred line break, never read as HTML."""
     escaped = label.replace("\\", "\\\\").replace("\n", "\\n")
-    return graphviz.nohtml(escaped)
+    # ``nohtml`` marks the string (a ``str`` subclass) so that quoting never reads it as HTML.
+    return cast(str, graphviz.nohtml(escaped))
 
 
 def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
-        '"', "&quot;"
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     )
 
 
-def _small(html: str) -> str:
-    return f'<FONT POINT-SIZE="9" COLOR="#555555">{html}</FONT>'
+def _small(html: str, size: int = 10) -> str:
+    return f'<FONT POINT-SIZE="{size}" COLOR="#555555">{html}</FONT>'

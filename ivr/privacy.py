@@ -57,4 +57,10 @@ class MaskingFilter(logging.Filter):
         if masked != message:
             record.msg = masked
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # A traceback quotes values (a database error its parameters): mask it too.
+            record.exc_text = mask_text(_FORMATTER.formatException(record.exc_info))
         return True
+
+
+_FORMATTER = logging.Formatter()

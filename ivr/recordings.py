@@ -30,7 +30,7 @@ class RecordingError(IvrError):
 
 def is_recording_sid(value: str) -> bool:
     """True for a well-formed RecordingSid."""
-    return bool(RECORDING_SID.match(value))
+    return RECORDING_SID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)

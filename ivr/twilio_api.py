@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from ivr.config import Settings
@@ -13,10 +14,18 @@ from ivr.privacy import mask_phone
 
 log = logging.getLogger(__name__)
 
+# Seconds any one Twilio REST request may take.
+REST_TIMEOUT = 10.0
+
 
 def make_client(settings: Settings) -> Client:
     """A twilio ``Client`` for the configured account whose API calls go to the API base."""
-    client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
+    # A slow API must not stall a webhook or the worker: every request is time-limited.
+    client = Client(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        http_client=TwilioHttpClient(timeout=REST_TIMEOUT),
+    )
     # Calls and messages live on the "api" domain; tests point it at a local stand-in.
     client.api.base_url = settings.twilio_api_base.rstrip("/")
     return client

@@ -191,7 +191,9 @@ class TwimlRenderer:
                 timeout=step.timeout,
                 finish_on_key=step.finish_on_key,
                 play_beep=step.beep,
-                recording_status_callback=f"/voice/recording?purpose={step.purpose}",
+                recording_status_callback=(
+                    f"/voice/recording?purpose={step.purpose}&min={step.min_length}"
+                ),
                 recording_status_callback_method="POST",
                 recording_status_callback_event="completed absent failed",
             )

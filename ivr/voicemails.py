@@ -80,8 +80,14 @@ class VoicemailStore:
         self.fetcher = fetcher
         self.directory = directory
 
-    def on_recording_status(self, params: dict[str, str], now: datetime) -> None:
-        """Twilio's recording status callback for a voicemail ``<Record>``."""
+    def on_recording_status(
+        self, params: dict[str, str], now: datetime, min_seconds: int = MIN_SECONDS
+    ) -> None:
+        """Twilio's recording status callback for a voicemail ``<Record>``.
+
+        A recording shorter than the node's ``min_seconds`` was refused in the call (the
+        caller recorded again), so it creates nothing here either.
+        """
         sid = params.get("RecordingSid", "")
         if not is_recording_sid(sid):
             log.warning("recording status callback with a malformed RecordingSid; ignored")
@@ -90,7 +96,7 @@ class VoicemailStore:
         duration = int(params.get("RecordingDuration", "0") or 0)
         with self.db.transaction() as session:
             existing = session.scalar(select(Voicemail).where(Voicemail.recording_sid == sid))
-            if existing is None and (status != "completed" or duration < MIN_SECONDS):
+            if existing is None and (status != "completed" or duration < min_seconds):
                 log.info("recording %s is %s (%ss): nothing to keep", sid, status, duration)
                 return
             call = read_call(session, params.get("CallSid", ""))

@@ -49,3 +49,14 @@ def test_production_fetches_recordings_only_from_twilio() -> None:
 def test_a_bad_value_names_its_variable() -> None:
     with pytest.raises(ConfigError, match="IVR_RELOAD_INTERVAL"):
         Settings.from_environ({"IVR_RELOAD_INTERVAL": "soon"})
+
+
+def test_a_production_server_needs_a_token_and_its_public_address() -> None:
+    with pytest.raises(ConfigError, match="TWILIO_AUTH_TOKEN is not set"):
+        Settings.from_environ({}).check_can_serve()
+    with pytest.raises(ConfigError, match="IVR_PUBLIC_URL is not the address Twilio calls"):
+        Settings.from_environ({"TWILIO_AUTH_TOKEN": "t"}).check_can_serve()
+    Settings.from_environ(
+        {"TWILIO_AUTH_TOKEN": "t", "IVR_PUBLIC_URL": "https://ivr.example.org"}
+    ).check_can_serve()
+    Settings.from_environ({"IVR_ENVIRONMENT": "development"}).check_can_serve()

@@ -19,6 +19,9 @@ class SendText:
 
     def __call__(self, action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
         phone = to_e164(ctx.state.vars.get("caller", "")) or ""
-        if not phone or not is_mobile(phone):
-            return {"sent": False, "reason": "not a mobile number"}
-        return {"sent": self.messenger.send(phone, str(action.args["text"]))}
+        if not phone or not is_mobile(phone) or not self.messenger.enabled:
+            return {"sent": False, "reason": "no mobile number or no SMS sender"}
+        text = str(action.args["text"])
+        # Sent once the turn is committed; a failure then is logged, not told.
+        ctx.after_commit.append(lambda: self.messenger.send(phone, text))
+        return {"sent": True}

@@ -31,5 +31,7 @@ class SaveVoicemail:
         template = str(action.args.get("sms", ""))
         if created and template and ctx.call.caller:
             text = template.replace("{request_digits}", voicemail.request_number)
-            self.messenger.send(ctx.call.caller, text)
+            caller = ctx.call.caller
+            # After the commit: never text a number whose voicemail might roll back.
+            ctx.after_commit.append(lambda: self.messenger.send(caller, text))
         return {"request_number": voicemail.request_number}

@@ -58,7 +58,9 @@ class VoicemailHandler:
         return WAIT
 
     def _record(self, node: VoicemailNode, run: Run) -> None:
-        run.steps.append(Record(max_length=node.max_length, purpose="voicemail"))
+        run.steps.append(
+            Record(max_length=node.max_length, purpose="voicemail", min_length=node.min_length)
+        )
 
 
 def _int(value: object) -> int:
@@ -144,6 +146,7 @@ class CallbackHandler:
         if run.attempt(node_id) > node.retries:
             run.reset_attempts(node_id)
             run.state.vars.pop(STAGE, None)
+            run.say(node.not_booked)
             return Goto(node.on_failure or node.next)
         if stage != "number":
             silent = run.state.vars.get(LAST_EVENT) == "timeout"

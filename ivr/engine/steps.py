@@ -37,6 +37,8 @@ class Record:
     beep: bool = True
     # What the recording is for; its status callback carries it (voicemail, request_number).
     purpose: str = "voicemail"
+    # Shorter recordings (seconds) are not kept; the status callback carries it too.
+    min_length: int = 1
 
 
 @dataclass(frozen=True)

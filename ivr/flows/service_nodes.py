@@ -61,6 +61,8 @@ class CallbackNode(Node):
     # a caller whose number cannot be called back is asked for one.
     immediate: bool = False
     booked_now: PromptList = Field(default_factory=lambda: ["callback_booked_now"])
+    # Said when the caller gives up on the booking (too many silences or wrong keys).
+    not_booked: PromptList = Field(default_factory=lambda: ["callback_not_booked"])
     next: NodeId
     on_failure: NodeId | None = None
 

@@ -19,16 +19,26 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+# Execution option marking a connection as a writer; transactions of an engine without it
+# are writers too, so only reads that say so begin deferred.
+WRITE_OPTION = "ivr_write"
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite files get their directory, WAL and immediate locks."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
     database = parsed.database or ""
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+    # hide_parameters: error messages would otherwise carry callers' numbers into the logs.
+    engine = create_engine(
+        url,
+        connect_args={"timeout": 30, "check_same_thread": False},
+        hide_parameters=True,
+        **kwargs,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -44,7 +54,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (no read-then-upgrade deadlocks); readers
+        # begin deferred, so they never wait for a writer under WAL.
+        if connection.get_execution_options().get(WRITE_OPTION, True):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
 
     return engine
 
@@ -60,7 +75,11 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        reader = self.engine.execution_options(**{WRITE_OPTION: False})
+        # Read-only sessions (listings, snapshots, queue music); writes go through
+        # ``transaction()`` or ``begin()``.
+        self.sessions = sessionmaker(reader, expire_on_commit=False)
+        self._write_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.sqlite = is_sqlite(self.engine)
         # SQLite admits one writer; threads of one process queue here, woken as soon as the
         # lock frees, instead of polling in SQLite's busy handler with growing sleeps.
@@ -69,7 +88,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in a transaction: committed on success, rolled back on error."""
-        with self._writer, self.sessions() as session:
+        with self._writer, self._write_sessions() as session:
             with session.begin():
                 yield session
             if session.info.pop("durable", False):

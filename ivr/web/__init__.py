@@ -39,6 +39,7 @@ def create_app(
     if settings is None:
         settings = Settings.from_environ(os.environ)
     configure_logging(settings.log_level)
+    settings.check_can_serve()
     app = Flask(__name__)
     db = Database(settings.database_url)
     registry = FlowRegistry(

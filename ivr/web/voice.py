@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request
 
 from ivr.dispatcher import apply_call_result
 from ivr.schedule import MOSCOW
+from ivr.voicemails import MIN_SECONDS
 from ivr.web.extension import services
 from ivr.web.security import twilio_signed
 
@@ -90,7 +91,8 @@ def recording() -> Response:
     if request.args.get("purpose", "voicemail") != "voicemail":
         return Response("", status=204)
     try:
-        services().voicemails.on_recording_status(request.form.to_dict(), call_time())
+        minimum = request.args.get("min", default=MIN_SECONDS, type=int)
+        services().voicemails.on_recording_status(request.form.to_dict(), call_time(), minimum)
     except Exception:
         log.exception("call %s: recording callback failed", request.form.get("CallSid", "?"))
         return Response("", status=500)

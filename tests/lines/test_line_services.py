@@ -283,7 +283,9 @@ def test_one_click_caller_without_a_callable_number_waits_for_a_person_after_all
     assert spoken(call.last)[1].startswith("Введите номер мобильного или городского телефона")
     call.silence()
     call.silence()
-    assert call.silence() == HEAD + enqueue(5, "mobility") + "</Response>"
+    assert call.silence() == (
+        HEAD + say("Обратный звонок не заказан.") + enqueue(5, "mobility") + "</Response>"
+    )
     # This time without a limit on the wait.
     assert "<Leave" not in call.queue_wait(0, average=900)
     assert path_of(app, call)[-2:] == ["callback", "hold"]

@@ -64,7 +64,7 @@ def test_one_open_booking_per_number(twilio: TwilioWebhooks, clock: Clock) -> No
     twilio.post("/voice/step?turn=3", call_params(sid=first, From="+79160000001", Digits="1"))
     second = "CA" + "4" * 32
     again = to_offer(twilio, second, "+79160000001")
-    assert "У вас уже заказан обратный звонок на завтра с 8:00 до 8:15." in again
+    assert "У вас уже заказан обратный звонок: завтра с 8:00 до 8:15." in again
 
 
 def test_fifty_simultaneous_bookings_of_a_slot_for_three_give_three(

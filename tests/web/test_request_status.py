@@ -296,7 +296,7 @@ def assert_offers_keys_then_speech(answer: Answer) -> None:
         "maxLength": "12",
         "timeout": "3",
         "playBeep": "true",
-        "recordingStatusCallback": "/voice/recording?purpose=request_number",
+        "recordingStatusCallback": "/voice/recording?purpose=request_number&min=1",
         "recordingStatusCallbackMethod": "POST",
         "recordingStatusCallbackEvent": "completed absent failed",
     }
@@ -700,7 +700,7 @@ def test_the_recording_status_callback_for_a_spoken_number_is_acknowledged_and_i
     caller.speak()
 
     response = caller.webhooks.post(
-        "/voice/recording?purpose=request_number",
+        "/voice/recording?purpose=request_number&min=1",
         call_params(
             sid=caller.sid,
             RecordingSid=recording_sid(1),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask
 from sqlalchemy import select
 
+from ivr.config import Settings
 from ivr.store.models import Call, FlowVersion
+from ivr.web import create_app
 from tests.conftest import Clock, TwilioWebhooks, call_params
 
 VOICE = 'language="ru-RU" voice="Polly.Tatyana"'
@@ -145,7 +149,7 @@ def test_step_for_unknown_call_apologises_with_twiml(twilio: TwilioWebhooks) -> 
             "Извините, у нас техническая неполадка. Соединяю вас со специалистом, "
             "пожалуйста, оставайтесь на линии."
         )
-        + "<Enqueue>operators</Enqueue></Response>"
+        + "<Enqueue>general</Enqueue></Response>"
     )
 
 
@@ -204,3 +208,19 @@ def test_healthz(app: Flask) -> None:
         "regional",
     }
     assert body["lines"] == 8
+
+
+def test_another_worker_finishes_a_call_from_the_stored_flow_snapshot(
+    settings: Settings, clock: Clock
+) -> None:
+    """A worker that never loaded the call's flow version reads it from the database, even
+    while its own turn holds the write lock (SQLite), and answers at once."""
+    first, second = create_app(settings, clock=clock), create_app(settings, clock=clock)
+    TwilioWebhooks(first.test_client()).post("/voice/incoming", call_params())
+    second.extensions["ivr"].registry._versions.clear()
+    started = time.monotonic()
+    body = TwilioWebhooks(second.test_client()).post("/voice/step?turn=1", call_params(Digits="1"))
+    assert time.monotonic() - started < 5
+    assert "Технические проблемы." in body.get_data(as_text=True)
+    for app in (first, second):
+        app.extensions["ivr"].db.dispose()

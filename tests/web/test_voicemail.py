@@ -82,7 +82,7 @@ def leave_message(phone: TwilioWebhooks, url: str = "https://api.twilio.com/x") 
     record = phone.post("/voice/step?turn=1", call_params(Digits="1")).get_data(as_text=True)
     assert record.endswith(
         '<Record action="/voice/step?turn=2" finishOnKey="#" maxLength="180" method="POST" '
-        'playBeep="true" recordingStatusCallback="/voice/recording?purpose=voicemail" '
+        'playBeep="true" recordingStatusCallback="/voice/recording?purpose=voicemail&amp;min=2" '
         'recordingStatusCallbackEvent="completed absent failed" '
         'recordingStatusCallbackMethod="POST" timeout="5" />'
         '<Redirect method="POST">/voice/step?turn=2&amp;ev=timeout</Redirect></Response>'
@@ -215,3 +215,14 @@ def test_recording_callback_needs_a_signature(vm_app: Flask) -> None:
     client = vm_app.test_client()
     response = client.post("/voice/recording?purpose=voicemail", data=call_params(RecordingSid=SID))
     assert response.status_code == 403
+
+
+def test_a_refused_short_recording_is_not_kept_by_its_status_callback(
+    phone: TwilioWebhooks, vm_app: Flask
+) -> None:
+    phone.post("/voice/incoming", call_params())
+    phone.post("/voice/step?turn=1", call_params(Digits="1"))
+    phone.post("/voice/step?turn=2", call_params(RecordingSid=SID, RecordingDuration="1"))
+    params = call_params(RecordingSid=SID, RecordingStatus="completed", RecordingDuration="1")
+    assert phone.post("/voice/recording?purpose=voicemail&min=2", params).status_code == 204
+    assert voicemails(vm_app) == []
