@@ -376,6 +376,18 @@ class CallService:
             return None
         return call, flow, state, node
 
+    def reached_a_person(self, sid: str) -> bool:
+        """Did this call get through a queue or a dial to a person (from its call log)?"""
+        with self.db.sessions() as session:
+            call = read_call(session, sid)
+        if call is None:
+            return False
+        return any(
+            (entry.get("kind") == "queue" and entry.get("result") == "bridged")
+            or (entry.get("kind") == "dial" and entry.get("status") in ("completed", "answered"))
+            for entry in call.inputs
+        )
+
     def queue_wait(self, params: Mapping[str, str], now: datetime) -> str:
         """What a caller waiting in a queue hears, in turn, until a person answers."""
         found = self._waiting(params.get("CallSid", ""))

@@ -69,7 +69,8 @@ DUE_STATUSES = ("booked", "retry")
 # A ``dialing`` booking older than this has lost its call (worker died, no status came).
 STALE_DIALING = timedelta(minutes=30)
 # Final ``CallStatus`` values that mean nobody was reached.
-FAILED_CALL_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
+# "not-connected": answered (perhaps by a machine) but never put through to a specialist.
+FAILED_CALL_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled", "not-connected"})
 # Seconds the REST API may take to accept a call before the attempt counts as failed.
 REST_TIMEOUT = 30.0
 # How many bookings one pass claims at most.

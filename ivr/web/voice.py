@@ -107,11 +107,16 @@ def callback_status() -> Response:
     if callback is None:
         return Response("", status=204)
     ivr = services()
+    status = request.form.get("CallStatus", "")
+    if status == "completed" and not ivr.calls.reached_a_person(request.form.get("CallSid", "")):
+        # Answered, but nobody spoke with a specialist (a machine, or a hang-up in the
+        # queue): the booking is not done, it is tried again.
+        status = "not-connected"
     try:
         apply_call_result(
             ivr.db,
             callback,
-            request.form.get("CallStatus", ""),
+            status,
             call_time(),
             ivr.settings,
             call_sid=request.form.get("CallSid"),

@@ -112,6 +112,35 @@ def test_outbound_status_callback_schedules_a_retry(phone: TwilioWebhooks, sms_a
         assert row is not None and (row.status, row.last_result) == ("retry", "no-answer")
 
 
+def test_an_answered_callback_counts_only_when_a_person_took_it(
+    phone: TwilioWebhooks, sms_app: Flask
+) -> None:
+    sid = "CA" + "5" * 32
+    params = call_params(sid=sid, From="+78005553535", To="+79161234567")
+    unanswered = book(sms_app, "dialing")
+    phone.post(f"/voice/incoming?flow=callback&callback={unanswered}", params)
+    done = call_params(sid=sid, CallStatus="completed")
+    assert phone.post(f"/voice/callback-status?callback={unanswered}", done).status_code == 204
+    with sms_app.extensions["ivr"].db.sessions() as session:
+        row = session.get(Callback, unanswered)
+        assert row is not None and (row.status, row.last_result) == ("retry", "not-connected")
+
+
+def test_a_callback_put_through_to_a_specialist_is_completed(
+    phone: TwilioWebhooks, sms_app: Flask
+) -> None:
+    sid = "CA" + "5" * 32
+    params = call_params(sid=sid, From="+78005553535", To="+79161234567")
+    callback = book(sms_app, "dialing")
+    phone.post(f"/voice/incoming?flow=callback&callback={callback}", params)
+    phone.post("/voice/step?turn=1", {**params, "QueueResult": "bridged"})
+    done = call_params(sid=sid, CallStatus="completed")
+    phone.post(f"/voice/callback-status?callback={callback}", done)
+    with sms_app.extensions["ivr"].db.sessions() as session:
+        row = session.get(Callback, callback)
+        assert row is not None and row.status == "completed"
+
+
 def test_text_alternative_goes_to_a_mobile_number(phone: TwilioWebhooks, stub: TwilioStub) -> None:
     offer = phone.post("/voice/incoming", call_params(To="+74950000003"))
     assert "Чтобы получить СМС" in offer.get_data(as_text=True)
