@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.calls import ActionContext
+from ivr.config import Settings
+from ivr.dispatcher import parse_calling_hours
 from ivr.engine.steps import ActionRequest
 from ivr.schedule import MOSCOW, Schedule, iter_slots
 from ivr.store.models import OPEN_CALLBACK_STATUSES, Callback, CallbackSlot
@@ -60,6 +62,19 @@ def _booked(session: Session, line: str, starts: list[datetime]) -> dict[datetim
     return {_moscow(start): booked for start, booked in rows}
 
 
+def callable_slots(
+    settings: Settings, slots: list[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """Only slots the dispatcher may dial in (``IVR_CALLING_HOURS``): never promise a time
+    we will not call."""
+    hours = parse_calling_hours(settings.calling_hours)
+    return [
+        (start, end)
+        for start, end in slots
+        if hours.contains(start) and hours.contains(end - timedelta(seconds=1))
+    ]
+
+
 def find_callback_slot(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
     """The first slot after ``after`` (or now + lead time) with room left."""
     args = action.args
@@ -70,7 +85,10 @@ def find_callback_slot(action: ActionRequest, ctx: ActionContext) -> Mapping[str
     if args.get("after"):
         earliest = max(earliest, datetime.fromisoformat(str(args["after"])))
     schedule = ctx.flow.runtime_schedule or Schedule(weekly={}, always_open=True)
-    slots = iter_slots(schedule, earliest, int(args["slot_minutes"]), int(args["horizon_days"]))
+    slots = callable_slots(
+        ctx.settings,
+        iter_slots(schedule, earliest, int(args["slot_minutes"]), int(args["horizon_days"])),
+    )
     capacity = int(args["capacity"])
     # Look at slots a day's worth at a time: one query per batch, not per slot.
     for index in range(0, len(slots), 96):
@@ -111,6 +129,9 @@ def book_callback(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any
     try:
         with ctx.session.begin_nested():
             immediate = bool(args.get("immediate"))
+            if immediate and not parse_calling_hours(ctx.settings.calling_hours).contains(ctx.now):
+                # Nobody calls now: the caller is offered the next slot we will dial in.
+                return {"ok": False}
             # An immediate callback is a priority: it does not wait for room in a slot.
             if not immediate and not reserve_slot(ctx.session, line, start, int(args["capacity"])):
                 return {"ok": False}

@@ -79,6 +79,8 @@ class CallbackHandler:
         if node.immediate and caller and is_valid_russian(caller):
             run.state.vars["callback_phone"] = caller
             run.state.vars["slot_minutes"] = str(node.slot_minutes)
+            # If it cannot be now, the next free slot after this moment is offered instead.
+            run.state.vars["slot_start"] = run.now.isoformat()
             return ActionRequest(
                 "book_callback",
                 {
@@ -185,7 +187,8 @@ class CallbackHandler:
             return self._done(node, run)
         if data.get("action") == "book_callback" and data.get("ok"):
             remember_request(run, str(data["request_number"]))
-            run.say(node.booked_now if node.immediate else node.booked)
+            immediate = node.immediate and STAGE not in run.state.vars
+            run.say(node.booked_now if immediate else node.booked)
             return self._done(node, run)
         if data.get("action") == "book_callback":
             # The slot filled up meanwhile: offer the next one.

@@ -350,5 +350,5 @@ def test_main_line_queue_callback_near_closing_is_booked_for_the_next_morning(
     call.press("0")
     call.left_queue()
     assert spoken(call.press("1"))[0].startswith(
-        "Ближайшее свободное время — завтра с 8:00 до 8:15."
+        "Ближайшее свободное время — завтра с 9:00 до 9:15."
     )

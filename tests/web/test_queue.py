@@ -97,3 +97,17 @@ def test_a_long_average_wait_leaves_at_once_for_an_immediate_callback(
     with queue_app.extensions["ivr"].db.sessions() as session:
         [callback] = session.scalars(select(Callback)).all()
         assert (callback.phone, callback.priority, callback.status) == ("+79161234567", 1, "booked")
+
+
+def test_outside_calling_hours_an_immediate_callback_offers_the_next_slot_instead(
+    phone: TwilioWebhooks, queue_app: Flask, clock: Clock
+) -> None:
+    clock.set(2026, 11, 26, 3, 10)  # nobody dials before 09:00
+    phone.post("/voice/incoming", call_params(To="+74950000002"))
+    phone.post("/voice/step?turn=1", call_params(To="+74950000002", Digits="2"))
+    offer = phone.post("/voice/step?turn=2", call_params(To="+74950000002", QueueResult="leave"))
+    text = offer.get_data(as_text=True)
+    assert "в ближайшие" not in text
+    assert "Ближайшее свободное время — сегодня с 9:00 до 9:15." in text
+    with queue_app.extensions["ivr"].db.sessions() as session:
+        assert session.scalars(select(Callback)).all() == []
