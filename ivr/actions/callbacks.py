@@ -116,6 +116,39 @@ def reserve_slot(session: Session, line: str, start: datetime, capacity: int) ->
     return True
 
 
+def add_booking(
+    ctx: ActionContext,
+    *,
+    phone: str,
+    request_number: str,
+    slot: tuple[datetime, datetime],
+    flow: str = "callback",
+    priority: int = 0,
+) -> Callback:
+    """A new open booking for ``phone`` in ``slot`` (not flushed: the caller decides)."""
+    now = ctx.now.astimezone(UTC)
+    start, end = slot
+    callback = Callback(
+        phone=phone,
+        line=ctx.call.line,
+        flow=flow,
+        request_number=request_number,
+        slot_start=start.astimezone(UTC),
+        slot_end=end.astimezone(UTC),
+        status="booked",
+        priority=priority,
+        attempts=0,
+        next_attempt_at=start.astimezone(UTC),
+        last_result="",
+        outbound_call_sid="",
+        booked_call_sid=ctx.call.sid,
+        created_at=now,
+        updated_at=now,
+    )
+    ctx.session.add(callback)
+    return callback
+
+
 def book_callback(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
     """Book the offered slot for the phone number, creating the request."""
     args = action.args
@@ -146,25 +179,13 @@ def book_callback(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any
                 due_at=end.astimezone(UTC),
                 next_step="Дождитесь звонка специалиста в выбранное время.",
             )
-            now = ctx.now.astimezone(UTC)
-            ctx.session.add(
-                Callback(
-                    phone=phone,
-                    line=line,
-                    flow=str(args.get("callback_flow", "callback")),
-                    request_number=request.number,
-                    slot_start=start.astimezone(UTC),
-                    slot_end=end.astimezone(UTC),
-                    status="booked",
-                    priority=1 if immediate else int(args.get("priority", 0)),
-                    attempts=0,
-                    next_attempt_at=start.astimezone(UTC),
-                    last_result="",
-                    outbound_call_sid="",
-                    booked_call_sid=ctx.call.sid,
-                    created_at=now,
-                    updated_at=now,
-                )
+            add_booking(
+                ctx,
+                phone=phone,
+                request_number=request.number,
+                slot=(start, end),
+                flow=str(args.get("callback_flow", "callback")),
+                priority=1 if immediate else int(args.get("priority", 0)),
             )
             ctx.session.flush()
     except IntegrityError:

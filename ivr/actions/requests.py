@@ -7,15 +7,15 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.actions.callbacks import open_booking
+from ivr.actions.callbacks import add_booking, callable_slots, open_booking
 from ivr.calls import ActionContext
 from ivr.engine.steps import ActionRequest
 from ivr.phones import is_valid_russian, to_e164
 from ivr.requests_directory import DatabaseDirectory, RequestDirectory
 from ivr.schedule import MOSCOW, Schedule, describe_date, iter_slots
-from ivr.store.models import Callback
 from ivr.store.requests import create_request
 
 log = logging.getLogger(__name__)
@@ -64,28 +64,22 @@ def escalate_request(action: ActionRequest, ctx: ActionContext) -> Mapping[str, 
     phone = to_e164(ctx.call.caller) or ""
     if phone and is_valid_russian(phone) and open_booking(ctx.session, phone) is None:
         schedule = ctx.flow.runtime_schedule or Schedule(weekly={}, always_open=True)
-        slots = iter_slots(schedule, ctx.now + timedelta(minutes=15), 15, 14)
+        slots = callable_slots(
+            ctx.settings, iter_slots(schedule, ctx.now + timedelta(minutes=15), 15, 14)
+        )
         if slots:
-            start, end = slots[0]
-            # A priority callback: it does not wait for room in the slot.
-            ctx.session.add(
-                Callback(
-                    phone=phone,
-                    line=ctx.call.line,
-                    flow="callback",
-                    request_number=escalation.number,
-                    slot_start=start.astimezone(UTC),
-                    slot_end=end.astimezone(UTC),
-                    status="booked",
-                    priority=1,
-                    attempts=0,
-                    next_attempt_at=start.astimezone(UTC),
-                    last_result="",
-                    outbound_call_sid="",
-                    booked_call_sid=ctx.call.sid,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            try:
+                # A priority callback: it does not wait for room in the slot.
+                with ctx.session.begin_nested():
+                    add_booking(
+                        ctx,
+                        phone=phone,
+                        request_number=escalation.number,
+                        slot=slots[0],
+                        priority=1,
+                    )
+            except IntegrityError:
+                # The same number booked a callback a moment ago: that call will do.
+                log.info("escalation %s: the caller already has a callback", escalation.number)
     log.info("request %s escalated as %s", number, escalation.number)
     return {"request_number": escalation.number}
