@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from ivr import requests_import
 from ivr.schedule import MOSCOW
 from ivr.store.db import Database
-from ivr.store.models import Call, Callback, Request, Voicemail
+from ivr.store.models import Call, Callback, Request, Voicemail, stored_utc
 
 
 def _db() -> Database:
@@ -32,9 +32,7 @@ def _db() -> Database:
 def _local(moment: datetime | None) -> str:
     if moment is None:
         return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(MOSCOW).strftime("%Y-%m-%d %H:%M")
+    return stored_utc(moment).astimezone(MOSCOW).strftime("%Y-%m-%d %H:%M")
 
 
 def _emit(rows: list[dict[str, Any]], columns: Sequence[str], title: str, as_json: bool) -> None:

@@ -31,7 +31,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -43,7 +43,7 @@ from ivr.privacy import mask_phone
 from ivr.recordings import RecordingFetcher
 from ivr.schedule import MOSCOW
 from ivr.store.db import Database
-from ivr.store.models import Callback
+from ivr.store.models import Callback, stored_utc
 from ivr.twilio_api import make_client
 from ivr.voicemails import VoicemailStore
 
@@ -163,13 +163,6 @@ class _Claim:
     attempts: int
 
 
-def _utc(moment: datetime) -> datetime:
-    """An aware datetime in UTC; a naive one (from SQLite) is taken to be UTC already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def _aware_now(clock: Callable[[], datetime]) -> datetime:
     now = clock()
     if now.tzinfo is None:
@@ -220,7 +213,7 @@ def apply_call_result(
     status = call_status.strip().lower()
     if status != "completed" and status not in FAILED_CALL_STATUSES:
         return False
-    moment = _utc(now)
+    moment = stored_utc(now)
     with db.transaction() as session:
         callback = session.get(Callback, callback_id, with_for_update=True)
         if callback is None or callback.status != "dialing":
@@ -360,7 +353,7 @@ class Dispatcher:
         still in progress (a long talk with an operator) is left alone, and a call Twilio does
         not know is treated as never placed. When Twilio cannot be asked, the booking waits.
         """
-        moment = _utc(now)
+        moment = stored_utc(now)
         to_check: list[tuple[int, str]] = []
         resolved = 0
         with self.db.transaction() as session:
@@ -413,7 +406,7 @@ class Dispatcher:
                     return False
                 if callback.outbound_call_sid != sid:
                     return False
-                self._give_up_on_dial(callback, _utc(now))
+                self._give_up_on_dial(callback, stored_utc(now))
             return True
         except Exception as exc:
             log.warning(
@@ -435,7 +428,7 @@ class Dispatcher:
                     .select_from(Callback)
                     .where(
                         Callback.status.in_(DUE_STATUSES),
-                        Callback.next_attempt_at <= _utc(now),
+                        Callback.next_attempt_at <= stored_utc(now),
                     )
                 )
                 or 0
@@ -443,7 +436,7 @@ class Dispatcher:
 
     def claim(self, now: datetime) -> list[_Claim]:
         """Claim up to ``batch_size`` due bookings for this worker, committed before dialling."""
-        moment = _utc(now)
+        moment = stored_utc(now)
         with self.db.transaction() as session:
             rows = session.scalars(
                 select(Callback)
@@ -535,7 +528,7 @@ class Dispatcher:
                 return
             callback.outbound_call_sid = sid
             if callback.status == "dialing":
-                callback.updated_at = _utc(now)
+                callback.updated_at = stored_utc(now)
 
     def _placement_failed(self, claim: _Claim, result: str, now: datetime) -> None:
         with self.db.transaction() as session:
@@ -546,4 +539,4 @@ class Dispatcher:
                 or callback.attempts != claim.attempts
             ):
                 return
-            _record_failed_attempt(callback, result, _utc(now), self.settings)
+            _record_failed_attempt(callback, result, stored_utc(now), self.settings)

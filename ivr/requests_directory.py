@@ -4,12 +4,12 @@ API tomorrow. The status line only sees ``RequestDirectory``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from ivr.store.models import Request
+from ivr.store.models import Request, stored_utc
 
 FINISHED_STATUSES = ("answered", "closed")
 
@@ -48,7 +48,5 @@ class DatabaseDirectory:
         row = self.session.get(Request, number)
         if row is None:
             return None
-        due = row.due_at
-        if due is not None and due.tzinfo is None:
-            due = due.replace(tzinfo=UTC)  # SQLite returns naive UTC
+        due = stored_utc(row.due_at) if row.due_at is not None else None
         return RequestInfo(row.number, row.status, row.category, due, row.next_step)

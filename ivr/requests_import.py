@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ivr.schedule import MOSCOW
-from ivr.store.models import Request
+from ivr.store.models import Request, stored_utc
 
 REQUIRED = ("number", "category", "status", "created_at", "due_at")
 STATUSES = ("registered", "processing", "in_work", "waiting_for_caller", "answered", "closed")
@@ -141,8 +141,8 @@ def apply(session: Session, report: ImportReport) -> None:
         current = {
             "category": existing.category,
             "status": existing.status,
-            "created_at": _utc(existing.created_at),
-            "due_at": _utc(existing.due_at) if existing.due_at else None,
+            "created_at": stored_utc(existing.created_at),
+            "due_at": stored_utc(existing.due_at) if existing.due_at else None,
             "next_step": existing.next_step,
         }
         if current == values:
@@ -151,7 +151,3 @@ def apply(session: Session, report: ImportReport) -> None:
         for key, value in values.items():
             setattr(existing, key, value)
         report.updated += 1
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -22,7 +22,7 @@ from ivr.config import Settings
 from ivr.dispatcher import parse_calling_hours
 from ivr.engine.steps import ActionRequest
 from ivr.schedule import MOSCOW, Schedule, iter_slots
-from ivr.store.models import OPEN_CALLBACK_STATUSES, Callback, CallbackSlot
+from ivr.store.models import OPEN_CALLBACK_STATUSES, Callback, CallbackSlot, stored_utc
 from ivr.store.requests import create_request
 from ivr.store.upsert import insert_ignore
 
@@ -46,10 +46,7 @@ def _existing(callback: Callback) -> dict[str, Any]:
 
 
 def _moscow(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(MOSCOW)
+    return stored_utc(moment).astimezone(MOSCOW)
 
 
 def _booked(session: Session, line: str, starts: list[datetime]) -> dict[datetime, int]:

@@ -5,11 +5,19 @@ Changing a model means adding an Alembic migration in ``ivr/store/migrations/ver
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def stored_utc(moment: datetime) -> datetime:
+    """A datetime read from the database as aware UTC: everything is stored in UTC, and
+    SQLite hands it back naive."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
