@@ -6,10 +6,11 @@ and one UPDATE, and the ORM's identity map and flush would cost more than the SQ
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -46,25 +47,49 @@ _COLUMNS = (
 
 # Built once with bound parameters: SQLAlchemy then reuses the compiled SQL on every turn.
 _READ = select(*_COLUMNS).where(_CALLS.c.sid == bindparam("call_sid"))
-_LOCK = _READ.with_for_update()
-_SAVE = (
-    update(_CALLS)
-    .where(_CALLS.c.sid == bindparam("call_sid"))
-    .values(
-        turn=bindparam("new_turn"),
-        state=bindparam("new_state"),
-        path=bindparam("new_path"),
-        inputs=bindparam("new_inputs"),
-        last_twiml=bindparam("new_twiml"),
-    )
+
+
+# The two statements of every turn, in each driver's own SQL: on the hot path even
+# SQLAlchemy Core's per-statement work costs more than the database does.
+_SQLITE_LOCK = (
+    "SELECT sid, caller, line, flow_version, turn, state, last_twiml, inputs "
+    "FROM calls WHERE sid = ?"
+)
+_SQLITE_SAVE = (
+    "UPDATE calls SET turn = ?, state = ?, path = ?, inputs = ?, last_twiml = ? WHERE sid = ?"
+)
+_PG_LOCK = (
+    "SELECT sid, caller, line, flow_version, turn, state, last_twiml, inputs "
+    "FROM calls WHERE sid = %s FOR UPDATE"
+)
+_PG_SAVE = (
+    "UPDATE calls SET turn = %s, state = %s, path = %s, inputs = %s, last_twiml = %s WHERE sid = %s"
 )
 
 
-def lock_call(session: Session | Connection, sid: str) -> CallRecord | None:
+def _json(value: Any) -> Any:
+    # SQLite hands JSON columns back as text; psycopg decodes them itself.
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def lock_call(connection: Connection, sid: str) -> CallRecord | None:
     """The call's row, locked until the transaction ends (``FOR UPDATE``; on SQLite the
     transaction already holds the database's write lock)."""
-    row = session.execute(_LOCK, {"call_sid": sid}).one_or_none()
-    return CallRecord(*row) if row is not None else None
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        if connection.dialect.name == "sqlite":
+            cursor.execute(_SQLITE_LOCK, (sid,))
+        else:
+            cursor.execute(_PG_LOCK, (sid,))
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None:
+        return None
+    sid_, caller, line, version, turn, state, twiml, inputs = row
+    return CallRecord(sid_, caller, line, version, turn, _json(state), twiml, _json(inputs))
 
 
 def read_call(session: Session | Connection, sid: str) -> CallRecord | None:
@@ -74,7 +99,7 @@ def read_call(session: Session | Connection, sid: str) -> CallRecord | None:
 
 
 def save_turn(
-    session: Session | Connection,
+    session: Connection,
     sid: str,
     *,
     turn: int,
@@ -84,14 +109,23 @@ def save_turn(
     twiml: str,
 ) -> None:
     """Store a turn's outcome: the new state, the call log and the TwiML sent."""
-    session.execute(
-        _SAVE,
-        {
-            "call_sid": sid,
-            "new_turn": turn,
-            "new_state": state,
-            "new_path": path,
-            "new_inputs": inputs,
-            "new_twiml": twiml,
-        },
-    )
+    raw = session.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        if session.dialect.name == "sqlite":
+            values: tuple[Any, ...] = (
+                turn,
+                json.dumps(state),
+                json.dumps(path),
+                json.dumps(inputs),
+                twiml,
+                sid,
+            )
+            cursor.execute(_SQLITE_SAVE, values)
+        else:
+            from psycopg.types.json import Json
+
+            cursor.execute(_PG_SAVE, (turn, Json(state), Json(path), Json(inputs), twiml, sid))
+    finally:
+        cursor.close()
