@@ -7,7 +7,7 @@ values; any worker can continue any call.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 EventKind = Literal["start", "digits", "speech", "timeout", "recording", "queue", "dial", "action"]
@@ -35,8 +35,19 @@ class CallState:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data for storage."""
-        return asdict(self)
+        """Plain data for storage (written field by field: ``asdict`` deep-copies, and this
+        runs on every turn)."""
+        return {
+            "flow": self.flow,
+            "version": self.version,
+            "lang": self.lang,
+            "profile": self.profile,
+            "node": self.node,
+            "attempts": dict(self.attempts),
+            "vars": dict(self.vars),
+            "path": list(self.path),
+            "done": self.done,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CallState:

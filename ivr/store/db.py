@@ -56,10 +56,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     def _on_begin(connection: Any) -> None:
         # Writers take the write lock up front (no read-then-upgrade deadlocks); readers
         # begin deferred, so they never wait for a writer under WAL.
+        raw = connection.connection.driver_connection  # every turn: skip the statement layer
         if connection.get_execution_options().get(WRITE_OPTION, True):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            raw.execute("BEGIN IMMEDIATE")
         else:
-            connection.exec_driver_sql("BEGIN")
+            raw.execute("BEGIN")
 
     return engine
 

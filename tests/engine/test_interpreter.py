@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
@@ -360,3 +361,10 @@ def test_a_flow_that_never_waits_is_stopped_instead_of_spinning() -> None:
     )
     with pytest.raises(EngineError, match=f"flow 'spin' passed {MAX_HOPS} nodes without waiting"):
         advance(flow, new_state(flow), Event.start(), OPEN)
+
+
+def test_a_state_survives_its_json_form(hotline: Flow) -> None:
+    state = then(hotline, start(hotline), Event.timeout()).state
+    data = state.to_json()
+    assert set(data) == {f.name for f in fields(CallState)}
+    assert CallState.from_json(data) == state
