@@ -6,6 +6,7 @@ and touches nothing else in the engine.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ivr.engine.run import END, WAIT, Goto, Outcome, Run
@@ -137,20 +138,14 @@ class MenuHandler:
             return self._fail(node_id, node, run, node.no_match or defaults.no_match)
         if event.kind == "speech":
             heard = normalise_speech(event.speech)
-            # A topic wins over "repeat": «повторно не приходит смс» is about SMS.
-            for key, option in node.options.items():
-                if _mentions(heard, option.keywords):
-                    return self._choose(node_id, node, key, run)
-            if run.profile.speech == "everywhere":
-                spoken = SPOKEN_KEYS.get(run.state.lang, {})
-                for word in heard.split():
-                    key = spoken.get(word, "")
-                    if key in node.options:
-                        return self._choose(node_id, node, key, run)
-            if _mentions(heard, defaults.repeat_keywords):
+            spoken = SPOKEN_KEYS.get(run.state.lang) if run.profile.speech == "everywhere" else None
+            chosen = speech_option(node, heard, spoken)
+            if chosen is not None:
+                return self._choose(node_id, node, chosen, run)
+            if mentions(heard, defaults.repeat_keywords):
                 self._ask(node, run)
                 return WAIT
-            if _mentions(heard, defaults.operator_keywords):
+            if mentions(heard, defaults.operator_keywords):
                 return self._to_operator(node_id, node, run)
             return self._fail(node_id, node, run, node.no_match or defaults.no_match)
         if event.kind == "timeout":
@@ -234,7 +229,26 @@ class MenuHandler:
         )
 
 
-def _mentions(heard: str, keywords: list[str]) -> bool:
+def speech_option(
+    node: MenuNode, heard: str, spoken_keys: Mapping[str, str] | None = None
+) -> str | None:
+    """The option a caller's (normalised) words choose, or None.
+
+    An option's keyword wins over "repeat" («повторно не приходит смс» is about SMS); with
+    ``spoken_keys`` (profiles that take speech everywhere) a said option number counts too.
+    """
+    for key, option in node.options.items():
+        if mentions(heard, option.keywords):
+            return key
+    if spoken_keys:
+        for word in heard.split():
+            key = spoken_keys.get(word, "")
+            if key in node.options:
+                return key
+    return None
+
+
+def mentions(heard: str, keywords: list[str]) -> bool:
     """True when the caller said a keyword. Keywords are word stems («оплат» matches «оплата»,
     «оплатой»), because Russian words change their endings; a keyword of several words must
     appear in that order."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ivr.engine.handlers import speech_option
 from ivr.flows.model import Flow
 from ivr.flows.nodes import MenuNode, normalise_speech
 from ivr.harness.local import CallRecord
@@ -52,17 +53,6 @@ class FlowCoverage:
         return not self.missing_nodes and not self.missing_options
 
 
-def _mentions(heard: str, keywords: list[str]) -> bool:
-    # The engine's rule: keywords are word stems, several words must appear in that order.
-    words = heard.split()
-    for keyword in keywords:
-        stems = keyword.split()
-        for i in range(len(words) - len(stems) + 1):
-            if all(words[i + j].startswith(stem) for j, stem in enumerate(stems)):
-                return True
-    return False
-
-
 def option_chosen(flow: Flow, menu: MenuNode, entry: dict[str, object]) -> str | None:
     """The option key an input at a menu chose, or None (repeat, operator, a miss)."""
     kind, value = entry.get("kind"), str(entry.get("value", ""))
@@ -70,12 +60,8 @@ def option_chosen(flow: Flow, menu: MenuNode, entry: dict[str, object]) -> str |
         key = value[:1]
         return key if key in menu.options else None
     if kind == "speech":
-        heard = normalise_speech(value)
-        if _mentions(heard, flow.defaults.repeat_keywords):
-            return None
-        for key, option in menu.options.items():
-            if _mentions(heard, option.keywords):
-                return key
+        # The engine's own rule, so coverage counts what a call really chose.
+        return speech_option(menu, normalise_speech(value))
     return None
 
 
