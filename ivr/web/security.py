@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from flask import Response, request
 from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
 
 from ivr.web.extension import services
 
@@ -29,7 +30,32 @@ def public_url_of_request(public_url: str) -> str:
     return public_url.rstrip("/") + request.path + (f"?{query}" if query else "")
 
 
-def signature_matches(token: str, url: str, params: dict[str, str], signature: str) -> bool:
+class SignedForm:
+    """A posted form as ``RequestValidator`` reads it best: every value of every field.
+
+    The validator asks each field for ``getall(name)``; werkzeug's form answers ``getlist``
+    and a plain dict neither, so the validator would catch one or two ``AttributeError`` per
+    field on every webhook. This view answers ``getall`` with a plain dict lookup and keeps a
+    repeated field's every value, all of which Twilio signed.
+    """
+
+    __slots__ = ("_values", "getall")
+
+    def __init__(self, form: MultiDict[str, str]) -> None:
+        self._values: dict[str, list[str]] = dict(form.lists())
+        # All values of a field (Flask's ``MultiDict.getall``), without a Python call each.
+        self.getall: Callable[[str], list[str]] = self._values.__getitem__
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+def signature_matches(
+    token: str, url: str, params: SignedForm | dict[str, str], signature: str
+) -> bool:
     """Twilio's check, computing one HMAC in the usual case.
 
     ``RequestValidator.validate`` always signs the URL twice (with and without the port, as
@@ -56,7 +82,7 @@ def twilio_signed(view: F) -> F:
             not signature
             or not settings.twilio_auth_token
             or not signature_matches(
-                settings.twilio_auth_token, url, request.form.to_dict(), signature
+                settings.twilio_auth_token, url, SignedForm(request.form), signature
             )
         ):
             log.warning("refused %s: missing or wrong X-Twilio-Signature", request.path)
