@@ -294,6 +294,11 @@ class Flow(BaseModel):
 
     def to_snapshot(self) -> str:
         """Canonical JSON of the whole flow, for storage and hashing."""
+        return self._snapshot
+
+    @cached_property
+    def _snapshot(self) -> str:
+        # Every new call stores its flow's snapshot (once per version): serialise it once.
         return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
 
     @cached_property
