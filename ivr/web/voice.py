@@ -26,6 +26,12 @@ def _twiml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
 
 
+def _form() -> dict[str, str]:
+    """Twilio's form fields (one value each) as a plain dict: werkzeug's form raises and
+    catches an HTTP error inside ``get`` for every field a webhook does not carry."""
+    return request.form.to_dict()
+
+
 def call_time() -> datetime:
     """Now, or the moment a development harness asked for; production ignores the header."""
     ivr = services()
@@ -55,7 +61,7 @@ def incoming() -> Response:
     """A call arrives: Twilio's voice URL for every line."""
     flow = request.args.get("flow")
     callback = request.args.get("callback", type=int)
-    return _answer(lambda: services().calls.incoming(request.form, call_time(), flow, callback))
+    return _answer(lambda: services().calls.incoming(_form(), call_time(), flow, callback))
 
 
 @blueprint.post("/step")
@@ -64,21 +70,21 @@ def step() -> Response:
     """The caller answered a ``<Gather>``/``<Record>``, or the call left a queue or a dial."""
     turn = request.args.get("turn", type=int, default=-1)
     ev = request.args.get("ev")
-    return _answer(lambda: services().calls.step(request.form, turn, ev, call_time()))
+    return _answer(lambda: services().calls.step(_form(), turn, ev, call_time()))
 
 
 @blueprint.post("/queue/wait")
 @twilio_signed
 def queue_wait() -> Response:
     """Twilio's ``waitUrl``: announcements for a caller waiting in a queue."""
-    return _answer(lambda: services().calls.queue_wait(request.form, call_time()))
+    return _answer(lambda: services().calls.queue_wait(_form(), call_time()))
 
 
 @blueprint.post("/queue/key")
 @twilio_signed
 def queue_key() -> Response:
     """A key pressed during the wait announcements (e.g. 1 for a callback instead)."""
-    return _answer(lambda: services().calls.queue_key(request.form, call_time()))
+    return _answer(lambda: services().calls.queue_key(_form(), call_time()))
 
 
 @blueprint.post("/recording")
@@ -132,7 +138,7 @@ def callback_status() -> Response:
 def status() -> Response:
     """Twilio's status callback: the call ended."""
     try:
-        services().calls.status(request.form, call_time())
+        services().calls.status(_form(), call_time())
     except Exception:
         log.exception("call %s: status callback failed", request.form.get("CallSid", "?"))
         return Response("", status=500)
