@@ -4,17 +4,27 @@ This is the only place that joins the pure engine to the database and to TwiML. 
 runs in one database transaction with the call's row locked, so a webhook that Twilio retries
 is answered with the TwiML already sent instead of moving the call on twice, and anything a
 turn stores is committed before the answer goes back to Twilio.
+
+Most turns (a menu, a prompt, a queue) only read and write the call's row, on the driver's
+connection (``Database.turn``). Side effects are named actions (``ActionTable``):
+
+* actions that write the database run inside the turn's transaction, in an ORM session;
+* slow actions (fetching and recognising a recording) never run while the row is locked:
+  the transaction is given up, the action runs, and the turn starts again with its result.
+
+Starting again is safe because the engine is pure: the same state, event and time reach the
+same action again, and this time its result is at hand.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
@@ -25,12 +35,13 @@ from ivr.engine.queue_wait import wait_steps, wants_to_leave
 from ivr.engine.spoken import digits_in_groups
 from ivr.engine.state import CallState, Event
 from ivr.engine.steps import ActionRequest, LeaveQueue, Pause, Step
+from ivr.errors import IvrError
 from ivr.flows.model import Flow
 from ivr.flows.nodes import QueueNode
 from ivr.flows.registry import FlowRegistry
 from ivr.privacy import mask_input, mask_phone, mask_text
-from ivr.store.call_records import CallRecord, lock_call, read_call, save_turn
-from ivr.store.db import Database
+from ivr.store.call_records import CallRecord, call_rows, driver_connection, read_call
+from ivr.store.db import Database, DriverConnection
 from ivr.store.models import Call, Callback, FlowVersion
 from ivr.store.upsert import insert_ignore
 from ivr.twiml import Links, TwimlRenderer, language_tag
@@ -80,8 +91,58 @@ class ActionContext:
 ActionHandler = Callable[[ActionRequest, ActionContext], Mapping[str, Any]]
 
 
-class CallError(Exception):
+@dataclass(frozen=True)
+class SlowActionContext:
+    """What a slow action may use: the call as it stood, the time; no database."""
+
+    call: CallRecord
+    now: datetime
+    settings: Settings
+
+
+SlowActionHandler = Callable[[ActionRequest, SlowActionContext], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class ActionTable:
+    """The side-effect handlers, by action name.
+
+    ``in_transaction`` handlers store things, inside the turn's transaction (an ORM session,
+    the call's row locked). ``slow`` handlers do network or heavy work and touch no database:
+    they run before the transaction, so that no other turn waits for them.
+    """
+
+    in_transaction: Mapping[str, ActionHandler] = field(default_factory=dict)
+    slow: Mapping[str, SlowActionHandler] = field(default_factory=dict)
+
+
+class CallError(IvrError):
     """A webhook that cannot be matched to a call."""
+
+
+class _StartAgain(Exception):  # control flow, not an error: hence not an IvrError
+    """The turn needs what its transaction cannot give: it is rolled back and run again."""
+
+
+class _NeedsSlowAction(_StartAgain):
+    """Run this slow action first, outside any transaction."""
+
+    def __init__(self, action: ActionRequest, call: CallRecord) -> None:
+        super().__init__(action.name)
+        self.action = action
+        self.call = call
+
+
+class _NeedsSession(_StartAgain):
+    """An action stores something: run the turn in an ORM session."""
+
+
+def _action_key(action: ActionRequest) -> str:
+    return action.name + json.dumps(action.args, sort_keys=True, default=str)
+
+
+# A turn starts again at most once per slow action, and once more for an ORM session.
+MAX_ATTEMPTS = MAX_ACTIONS + 2
 
 
 def event_from(params: Mapping[str, str], ev: str | None) -> Event:
@@ -150,7 +211,7 @@ class CallService:
         db: Database,
         registry: FlowRegistry,
         renderer: TwimlRenderer,
-        actions: Mapping[str, ActionHandler] | None = None,
+        actions: ActionTable | None = None,
         speech_available: bool = False,
     ) -> None:
         self.speech_available = speech_available
@@ -158,7 +219,8 @@ class CallService:
         self.db = db
         self.registry = registry
         self.renderer = renderer
-        self.actions = dict(actions or {})
+        self.actions = actions or ActionTable()
+        self.rows = call_rows(db.dialect)
 
     # -- the webhooks ---------------------------------------------------------------------
 
@@ -177,15 +239,24 @@ class CallService:
         sid = params.get("CallSid", "")
         if not sid:
             raise CallError("the webhook has no CallSid")
+        slow_results: dict[str, Mapping[str, Any]] = {}
         try:
-            with self.db.transaction() as session:
-                call = session.get(Call, sid, with_for_update=True)
-                if call is not None:
-                    log.info("call %s: incoming webhook repeated, answering as before", sid)
-                    return call.last_twiml
-                twiml, later = self._start(session, sid, params, now, flow_name, callback_id)
-            _run_after_commit(sid, later)
-            return twiml
+            for _ in range(MAX_ATTEMPTS):
+                try:
+                    with self.db.transaction() as session:
+                        call = session.get(Call, sid, with_for_update=True)
+                        if call is not None:
+                            log.info("call %s: incoming webhook repeated, answering as before", sid)
+                            return call.last_twiml
+                        twiml, later = self._start(
+                            session, sid, params, now, flow_name, callback_id, slow_results
+                        )
+                except _NeedsSlowAction as needed:
+                    self._run_slow(needed, now, slow_results)
+                    continue
+                _run_after_commit(sid, later)
+                return twiml
+            raise CallError("the first turn did not settle")
         except IntegrityError:
             # Two deliveries of the same webhook raced; the other one created the call.
             with self.db.transaction() as session:
@@ -202,6 +273,7 @@ class CallService:
         now: datetime,
         flow_name: str | None,
         callback_id: int | None,
+        slow_results: Mapping[str, Mapping[str, Any]],
     ) -> tuple[str, tuple[Callable[[], object], ...]]:
         line, caller = params.get("To", ""), params.get("From", "")
         variables = {"caller": caller, "line": line}
@@ -259,7 +331,7 @@ class CallService:
             flow.version,
         )
         record = CallRecord(sid, caller, line, flow.version, 1, {}, "", [])
-        result = self._turn(session, record, flow, state, Event.start(), now, 1)
+        result = self._turn(session, record, flow, state, Event.start(), now, 1, slow_results)
         call.state = result.state.to_json()
         call.path = list(result.state.path)
         call.last_twiml = result.twiml
@@ -271,76 +343,124 @@ class CallService:
     def step(self, params: Mapping[str, str], turn: int, ev: str | None, now: datetime) -> str:
         """The caller answered (or did not): move the call on by one turn."""
         sid = params.get("CallSid", "")
-        with self.db.begin() as connection:
-            call = lock_call(connection, sid)
-            if call is None or not call.flow_version:
-                raise CallError(f"no call {sid!r} to continue")
-            if turn != call.turn:
-                # A retry of a turn already answered (or a stale one): same answer again.
-                log.info("call %s: webhook for turn %s repeated (now at %s)", sid, turn, call.turn)
-                return call.last_twiml
-            flow = self.registry.version(call.flow_version)
-            if flow is None:
-                raise CallError(f"flow version {call.flow_version} is not available")
-            state = CallState.from_json(call.state)
-            event = event_from(params, ev)
-            entry = _log_input(event)
-            inputs = call.inputs if entry is None else [*call.inputs, {"node": state.node, **entry}]
-            result = self._turn(connection, call, flow, state, event, now, call.turn + 1)
-            save_turn(
-                connection,
-                sid,
-                turn=call.turn + 1,
-                state=result.state.to_json(),
-                path=list(result.state.path),
-                inputs=inputs,
-                twiml=result.twiml,
-            )
-            if result.durable:
-                self.db.make_durable(connection)
-        _run_after_commit(sid, result.after_commit)
-        return result.twiml
+        event = event_from(params, ev)
+        slow_results: dict[str, Mapping[str, Any]] = {}
+        in_session = False
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                if in_session:
+                    with self.db.transaction() as session:
+                        twiml, later = self._step(
+                            driver_connection(session), session, sid, turn, event, now, slow_results
+                        )
+                else:
+                    with self.db.turn() as connection:
+                        twiml, later = self._step(
+                            connection, None, sid, turn, event, now, slow_results
+                        )
+            except _NeedsSession:
+                in_session = True
+                continue
+            except _NeedsSlowAction as needed:
+                self._run_slow(needed, now, slow_results)
+                continue
+            _run_after_commit(sid, later)
+            return twiml
+        raise CallError(f"turn {turn} of call {sid!r} did not settle")
+
+    def _step(
+        self,
+        connection: DriverConnection,
+        session: Session | None,
+        sid: str,
+        turn: int,
+        event: Event,
+        now: datetime,
+        slow_results: Mapping[str, Mapping[str, Any]],
+    ) -> tuple[str, tuple[Callable[[], object], ...]]:
+        """One attempt at a turn, inside its transaction, the call's row locked."""
+        call = self.rows.lock(connection, sid)
+        if call is None or not call.flow_version:
+            raise CallError(f"no call {sid!r} to continue")
+        if turn != call.turn:
+            # A retry of a turn already answered (or a stale one): same answer again.
+            log.info("call %s: webhook for turn %s repeated (now at %s)", sid, turn, call.turn)
+            return call.last_twiml, ()
+        flow = self.registry.version(call.flow_version)
+        if flow is None:
+            raise CallError(f"flow version {call.flow_version} is not available")
+        state = CallState.from_json(call.state)
+        entry = _log_input(event)
+        inputs = call.inputs if entry is None else [*call.inputs, {"node": state.node, **entry}]
+        result = self._turn(session, call, flow, state, event, now, call.turn + 1, slow_results)
+        self.rows.save(
+            connection,
+            sid,
+            turn=call.turn + 1,
+            state=result.state.to_json(),
+            path=list(result.state.path),
+            inputs=inputs,
+            twiml=result.twiml,
+        )
+        if result.durable and session is not None:
+            self.db.make_durable(session)
+        return result.twiml, result.after_commit
 
     def _turn(
         self,
-        db: Session | Connection,
+        session: Session | None,
         call: CallRecord,
         flow: Flow,
         state: CallState,
         event: Event,
         now: datetime,
         turn: int,
+        slow_results: Mapping[str, Mapping[str, Any]],
     ) -> TurnResult:
-        steps: list[Step] = []
+        """The engine's turn with its actions run; raises ``_StartAgain`` when it needs a
+        slow action's result, or an ORM session that it was not given."""
         result: Turn = advance(flow, state, event, now)
-        steps += result.steps
-        if result.action is None:
-            # The common turn: a menu, a prompt, a queue; nothing to store but the state.
-            return TurnResult(self.renderer.render(steps, Links(turn)), result.state, False)
-        # Side effects use the ORM inside the turn's own transaction.
-        session = db if isinstance(db, Session) else Session(bind=db, expire_on_commit=False)
+        steps: list[Step] = list(result.steps)
         later: list[Callable[[], object]] = []
-        try:
-            for _ in range(MAX_ACTIONS):
-                if result.action is None:
-                    break
-                handler = self.actions.get(result.action.name)
+        stored = False
+        for _ in range(MAX_ACTIONS):
+            action = result.action
+            if action is None:
+                break
+            if action.name in self.actions.slow:
+                outcome = slow_results.get(_action_key(action))
+                if outcome is None:
+                    raise _NeedsSlowAction(action, call)
+            else:
+                handler = self.actions.in_transaction.get(action.name)
                 if handler is None:
-                    raise CallError(f"no handler for action '{result.action.name}'")
+                    raise CallError(f"no handler for action '{action.name}'")
+                if session is None:
+                    raise _NeedsSession()
                 context = ActionContext(
                     session, call, flow, result.state, now, self.settings, later
                 )
-                outcome = {**handler(result.action, context), "action": result.action.name}
+                outcome = handler(action, context)
                 session.flush()
-                result = advance(flow, result.state, Event("action", data=outcome), now)
-                steps += result.steps
-            else:
-                raise CallError("too many actions in one turn")
-        finally:
-            if session is not db:
-                session.close()
+                stored = True
+            event = Event("action", data={**outcome, "action": action.name})
+            result = advance(flow, result.state, event, now)
+            steps += result.steps
+        else:
+            raise CallError("too many actions in one turn")
         twiml = self.renderer.render(steps, Links(turn))
-        return TurnResult(twiml, result.state, True, tuple(later))
+        return TurnResult(twiml, result.state, stored, tuple(later))
+
+    def _run_slow(
+        self,
+        needed: _NeedsSlowAction,
+        now: datetime,
+        slow_results: dict[str, Mapping[str, Any]],
+    ) -> None:
+        """Run a slow action outside any transaction and keep its result for the next try."""
+        handler = self.actions.slow[needed.action.name]
+        context = SlowActionContext(needed.call, now, self.settings)
+        slow_results[_action_key(needed.action)] = handler(needed.action, context)
 
     def status(self, params: Mapping[str, str], now: datetime) -> None:
         """Twilio's status callback: record how and when the call ended."""

@@ -1,5 +1,5 @@
-"""Side effects the engine asks for by name, run by the web layer inside the call's
-transaction: ``default_actions(...)`` builds the handler table."""
+"""Side effects the engine asks for by name, run by the web layer: ``default_actions(...)``
+builds the handler table (what stores, inside the call's transaction; what is slow, before it)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from ivr.actions.messages import SendText
 from ivr.actions.requests import LookupRequest, escalate_request
 from ivr.actions.speech import RecognizeNumber
 from ivr.actions.voicemail import SaveVoicemail
-from ivr.calls import ActionHandler
+from ivr.calls import ActionTable
 from ivr.recordings import RecordingFetcher
 from ivr.speech.recognizer import Recognizer
 from ivr.twilio_api import Messenger
@@ -16,14 +16,17 @@ from ivr.twilio_api import Messenger
 
 def default_actions(
     messenger: Messenger, fetcher: RecordingFetcher, recognizer: Recognizer | None
-) -> dict[str, ActionHandler]:
+) -> ActionTable:
     """The handler of every action the shipped node kinds use."""
-    return {
-        "save_voicemail": SaveVoicemail(messenger),
-        "find_callback_slot": find_callback_slot,
-        "book_callback": book_callback,
-        "lookup_request": LookupRequest(),
-        "escalate_request": escalate_request,
-        "recognize_number": RecognizeNumber(fetcher, recognizer),
-        "send_text": SendText(messenger),
-    }
+    return ActionTable(
+        in_transaction={
+            "save_voicemail": SaveVoicemail(messenger),
+            "find_callback_slot": find_callback_slot,
+            "book_callback": book_callback,
+            "lookup_request": LookupRequest(),
+            "escalate_request": escalate_request,
+            "send_text": SendText(messenger),
+        },
+        # Fetching a recording and decoding it take up to seconds: never with a lock held.
+        slow={"recognize_number": RecognizeNumber(fetcher, recognizer)},
+    )

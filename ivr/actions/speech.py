@@ -2,7 +2,8 @@
 
 The recording is fetched by the one safe downloader (``ivr.recordings``), decoded by Vosk with
 a grammar of Russian number words, and turned into digits; an ambiguous reading is reported
-as such so the caller is asked again rather than told a guess.
+as such so the caller is asked again rather than told a guess. A slow action: it runs before
+the turn's transaction, so no other call waits for the download or the decoding.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ivr.calls import ActionContext
+from ivr.calls import SlowActionContext
 from ivr.engine.steps import ActionRequest
 from ivr.recordings import RecordingError, RecordingFetcher
 from ivr.speech.numbers import GRAMMAR_WORDS, parse_number
@@ -33,7 +34,7 @@ class RecognizeNumber:
         self.recognizer = recognizer
         self.grammar = list(GRAMMAR_WORDS)
 
-    def __call__(self, action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
+    def __call__(self, action: ActionRequest, ctx: SlowActionContext) -> Mapping[str, Any]:
         if self.recognizer is None:
             return {"digits": ""}
         sid = str(action.args["recording_sid"])

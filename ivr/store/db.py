@@ -15,9 +15,13 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import PoolProxiedConnection
+
+# A DB-API connection as the driver made it (sqlite3 or psycopg).
+DriverConnection = Any
 
 # Execution option marking a connection as a writer; transactions of an engine without it
 # are writers too, so only reads that say so begin deferred.
@@ -78,13 +82,16 @@ class Database:
         self.engine = make_engine(url)
         reader = self.engine.execution_options(**{WRITE_OPTION: False})
         # Read-only sessions (listings, snapshots, queue music); writes go through
-        # ``transaction()`` or ``begin()``.
+        # ``transaction()`` or, for a call's turn, ``turn()``.
         self.sessions = sessionmaker(reader, expire_on_commit=False)
         self._write_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.sqlite = is_sqlite(self.engine)
+        self.dialect = self.engine.dialect.name
         # SQLite admits one writer; threads of one process queue here, woken as soon as the
         # lock frees, instead of polling in SQLite's busy handler with growing sleeps.
         self._writer = threading.Lock() if self.sqlite else nullcontext()
+        # SQLite: the pooled connection turns are written on, checked out once (``turn``).
+        self._turn_pooled: PoolProxiedConnection | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -96,15 +103,55 @@ class Database:
                 self._sync_wal()
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """A bare connection in a transaction, for the per-turn hot path (no ORM session)."""
-        with self._writer, self.engine.begin() as connection:
-            yield connection
-            durable = connection.info.pop("durable", False)
-        if durable:
-            self._sync_wal()
+    def turn(self) -> Iterator[DriverConnection]:
+        """A write transaction on a bare driver connection: the per-turn hot path.
 
-    def make_durable(self, session: Session | Connection) -> None:
+        Committed when the block ends, rolled back when it raises. SQLite: under the writer
+        lock, on the one connection this process keeps for turns (``BEGIN IMMEDIATE`` …
+        ``COMMIT``); kept open, its page cache stays warm, since only writes of its own
+        change the calls it reads. PostgreSQL: a pooled connection, in the driver's own
+        transaction.
+        """
+        if not self.sqlite:
+            pooled = self.engine.raw_connection()
+            try:
+                connection: DriverConnection = pooled.driver_connection
+                try:
+                    yield connection
+                except BaseException:
+                    connection.rollback()
+                    raise
+                connection.commit()
+            finally:
+                pooled.close()
+            return
+        with self._writer:
+            connection = self._turn_connection()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                self._rollback_turn(connection)
+                raise
+            connection.commit()
+
+    def _turn_connection(self) -> Any:
+        # Called with the writer lock held.
+        if self._turn_pooled is None:
+            self._turn_pooled = self.engine.raw_connection()
+        return self._turn_pooled.driver_connection
+
+    def _rollback_turn(self, connection: Any) -> None:
+        try:
+            connection.rollback()
+        except Exception:
+            # A connection that cannot even roll back is not used again.
+            pooled, self._turn_pooled = self._turn_pooled, None
+            if pooled is not None:
+                pooled.invalidate()
+            raise
+
+    def make_durable(self, session: Session) -> None:
         """Make the open transaction's commit survive a power cut, not only a crash.
 
         SQLite runs with ``synchronous=NORMAL`` (WAL): a commit is safe from the process
@@ -140,4 +187,8 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        with self._writer:
+            pooled, self._turn_pooled = self._turn_pooled, None
+            if pooled is not None:
+                pooled.close()
         self.engine.dispose()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import Flask
 
 from ivr.actions import default_actions
-from ivr.calls import ActionHandler, CallService
+from ivr.calls import ActionTable, CallService
 from ivr.config import Settings
 from ivr.flows.registry import FlowRegistry
 from ivr.logs import configure_logging
@@ -32,7 +32,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     clock: Callable[[], datetime] = moscow_now,
-    actions: Mapping[str, ActionHandler] | None = None,
+    actions: ActionTable | None = None,
     recognizer: Recognizer | None = None,
 ) -> Flask:
     """Build the webhook application; refuses (``FlowError``) when a flow is broken."""

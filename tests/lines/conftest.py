@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -212,5 +213,8 @@ def sms(app: Flask) -> TextStub:
     """Texts sent by the text alternative, instead of the real messenger (not configured in
     tests, so it reports «not sent»)."""
     stub = TextStub()
-    app.extensions["ivr"].calls.actions["send_text"] = stub
+    calls = app.extensions["ivr"].calls
+    calls.actions = replace(
+        calls.actions, in_transaction={**calls.actions.in_transaction, "send_text": stub}
+    )
     return stub

@@ -39,6 +39,7 @@ from tests.conftest import (
     call_params,
     make_settings,
 )
+from tests.support.locks import call_row_is_free
 from tests.support.recording_host import RecordingHost, serve
 
 CALLER = "+79161234567"
@@ -372,6 +373,28 @@ def test_spoken_number_is_read_back_in_groups_and_confirmed_with_1(
     # Not overdue: back to the main menu.
     assert status.says[-1].startswith(MAIN_MENU_START)
     assert OVERDUE_OFFER not in status.text
+
+
+def test_the_recording_is_fetched_and_recognised_with_no_lock_held(
+    make_app: AppFactory, clock: Clock, database_url: str
+) -> None:
+    """Fetching and decoding take up to seconds: no other call's turn may wait for them."""
+    free_while_recognising: list[bool] = []
+
+    @dataclass
+    class LockWatchingDouble(SpeechDouble):
+        def recognize(self, wav: bytes, grammar: Sequence[str] | None = None) -> Transcript:
+            free_while_recognising.append(call_row_is_free(database_url, caller.sid))
+            return super().recognize(wav, grammar)
+
+    double = LockWatchingDouble(["один два три четыре пять шесть"])
+    caller = Caller(make_app(double))
+    to_status_line(caller, clock)
+
+    assert_confirms(caller.speak(), "сто двадцать три, четыреста пятьдесят шесть")
+    # Once: the turn started again after the recognition used its result, not a new one.
+    assert free_while_recognising == [True]
+    assert len(double.heard) == 1
 
 
 def test_yes_said_aloud_confirms_too(make_app: AppFactory, clock: Clock) -> None:
