@@ -7,7 +7,7 @@ values; any worker can continue any call.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 EventKind = Literal["start", "digits", "speech", "timeout", "recording", "queue", "dial", "action"]
@@ -30,8 +30,17 @@ class CallState:
 
     def copy(self) -> CallState:
         """An independent copy (its containers hold only strings and numbers)."""
-        return replace(
-            self, attempts=dict(self.attempts), vars=dict(self.vars), path=list(self.path)
+        # Field by field rather than ``dataclasses.replace``: this runs on every turn.
+        return CallState(
+            self.flow,
+            self.version,
+            self.lang,
+            self.profile,
+            self.node,
+            dict(self.attempts),
+            dict(self.vars),
+            list(self.path),
+            self.done,
         )
 
     def to_json(self) -> dict[str, Any]:

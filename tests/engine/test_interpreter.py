@@ -368,3 +368,29 @@ def test_a_state_survives_its_json_form(hotline: Flow) -> None:
     data = state.to_json()
     assert set(data) == {f.name for f in fields(CallState)}
     assert CallState.from_json(data) == state
+
+
+def test_a_copy_of_a_state_is_equal_and_independent() -> None:
+    state = CallState(
+        flow="hotline",
+        version="v1",
+        lang="en",
+        profile="slow",
+        node="main_menu",
+        attempts={"main_menu": 1},
+        vars={"caller": "+79161234567"},
+        path=["greeting", "main_menu"],
+        done=True,
+    )
+    # Every field is set apart from its default, so a field the copy forgets shows.
+    assert all(getattr(state, f.name) != f.default for f in fields(CallState))
+    copy = state.copy()
+    assert copy == state
+    copy.attempts["main_menu"] = 2
+    copy.vars["lang"] = "ru"
+    copy.path.append("tech_menu")
+    assert (state.attempts, state.vars, state.path) == (
+        {"main_menu": 1},
+        {"caller": "+79161234567"},
+        ["greeting", "main_menu"],
+    )
