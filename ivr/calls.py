@@ -5,10 +5,12 @@ runs in one database transaction with the call's row locked, so a webhook that T
 is answered with the TwiML already sent instead of moving the call on twice, and anything a
 turn stores is committed before the answer goes back to Twilio.
 
-Most turns (a menu, a prompt, a queue) only read and write the call's row, on the driver's
-connection (``Database.turn``). Side effects are named actions (``ActionTable``):
+Most turns (a menu, a prompt, a queue) only read and write the call's row (``Database.turn``):
+read without a lock, worked out, stored only if the call is still at the turn that was read.
+Side effects are named actions (``ActionTable``):
 
-* actions that write the database run inside the turn's transaction, in an ORM session;
+* actions that write the database run inside the turn's transaction, in an ORM session, with
+  the call's row locked;
 * slow actions (fetching and recognising a recording) never run while the row is locked:
   the transaction is given up, the action runs, and the turn starts again with its result.
 
@@ -40,8 +42,8 @@ from ivr.flows.model import Flow
 from ivr.flows.nodes import QueueNode
 from ivr.flows.registry import FlowRegistry
 from ivr.privacy import mask_input, mask_phone, mask_text
-from ivr.store.call_records import CallRecord, call_rows, driver_connection, read_call
-from ivr.store.db import Database, DriverConnection
+from ivr.store.call_records import CallRecord, call_rows, read_call
+from ivr.store.db import Database, DriverStatements, Statements
 from ivr.store.models import Call, Callback, FlowVersion
 from ivr.store.upsert import insert_ignore
 from ivr.twiml import Links, TwimlRenderer, language_tag
@@ -351,12 +353,13 @@ class CallService:
                 if in_session:
                     with self.db.transaction() as session:
                         twiml, later = self._step(
-                            driver_connection(session), session, sid, turn, event, now, slow_results
-                        )
+                            DriverStatements.of(session), session, sid, turn, event, now,
+                            slow_results,
+                        )  # fmt: skip
                 else:
-                    with self.db.turn() as connection:
+                    with self.db.turn() as statements:
                         twiml, later = self._step(
-                            connection, None, sid, turn, event, now, slow_results
+                            statements, None, sid, turn, event, now, slow_results
                         )
             except _NeedsSession:
                 in_session = True
@@ -370,7 +373,7 @@ class CallService:
 
     def _step(
         self,
-        connection: DriverConnection,
+        statements: Statements,
         session: Session | None,
         sid: str,
         turn: int,
@@ -378,8 +381,13 @@ class CallService:
         now: datetime,
         slow_results: Mapping[str, Mapping[str, Any]],
     ) -> tuple[str, tuple[Callable[[], object], ...]]:
-        """One attempt at a turn, inside its transaction, the call's row locked."""
-        call = self.rows.lock(connection, sid)
+        """One attempt at a turn. Without a session the call's row is read unlocked and the
+        turn stored only if the call is still where it was; with one (side effects) the row
+        stays locked until the session commits."""
+        if session is None:
+            call = self.rows.read(statements, sid)
+        else:
+            call = self.rows.lock(statements, sid)
         if call is None or not call.flow_version:
             raise CallError(f"no call {sid!r} to continue")
         if turn != call.turn:
@@ -393,15 +401,18 @@ class CallService:
         entry = _log_input(event)
         inputs = call.inputs if entry is None else [*call.inputs, {"node": state.node, **entry}]
         result = self._turn(session, call, flow, state, event, now, call.turn + 1, slow_results)
-        self.rows.save(
-            connection,
-            sid,
-            turn=call.turn + 1,
+        stored = self.rows.save(
+            statements,
+            call,
             state=result.state.to_json(),
             path=list(result.state.path),
             inputs=inputs,
             twiml=result.twiml,
         )
+        if not stored:
+            # Another delivery of this webhook was answered while this one was worked out.
+            log.info("call %s: webhook for turn %s answered twice at once", sid, turn)
+            return self.rows.answered(statements, sid), ()
         if result.durable and session is not None:
             self.db.make_durable(session)
         return result.twiml, result.after_commit

@@ -1,9 +1,11 @@
-"""The hot path of every webhook: read a call's row locked, write its new turn.
+"""The hot path of every webhook: read a call's row, write its next turn.
 
-A turn is one ``SELECT … FOR UPDATE`` and one ``UPDATE``, written in each driver's own SQL on
-the driver's connection (``Database.turn``, or the connection under an ORM session when a turn
-runs side effects): on this path even SQLAlchemy Core's per-statement work costs more than the
-database does.
+A turn is one ``SELECT`` and one ``UPDATE … WHERE turn = <the turn read>``, in each driver's
+own SQL (``Database.turn``, or the connection under an ORM session when a turn stores side
+effects): on this path even SQLAlchemy Core's per-statement work costs more than the database
+does. The ``UPDATE`` changes nothing when the call has moved on since it was read, so a turn
+needs no lock while it is worked out and is still stored exactly once; a turn with side
+effects reads the row locked (``lock``) instead, so that they happen once too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from ivr.store.db import DriverConnection
+from ivr.store.db import Statements
 from ivr.store.models import Call
 
 _CALLS = cast(Table, Call.__table__)
@@ -67,61 +69,73 @@ def _postgres_json(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class CallRows:
-    """The two statements of every turn in one driver's SQL and parameter style."""
+    """The statements of every turn in one driver's SQL and parameter style."""
 
+    read_sql: str
     lock_sql: str
     save_sql: str
+    answered_sql: str
     # How a JSON column value is passed to the driver.
     encode: Callable[[Any], Any]
 
-    def lock(self, connection: DriverConnection, sid: str) -> CallRecord | None:
+    def read(self, statements: Statements, sid: str) -> CallRecord | None:
+        """The call's row as it stands, without a lock."""
+        return _record(statements.fetchone(self.read_sql, (sid,)))
+
+    def lock(self, statements: Statements, sid: str) -> CallRecord | None:
         """The call's row, locked until the transaction ends (``FOR UPDATE``; on SQLite the
         transaction already holds the database's write lock)."""
-        cursor = connection.cursor()
-        try:
-            cursor.execute(self.lock_sql, (sid,))
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        if row is None:
-            return None
-        sid_, caller, line, version, turn, state, twiml, inputs = row
-        return CallRecord(sid_, caller, line, version, turn, _json(state), twiml, _json(inputs))
+        return _record(statements.fetchone(self.lock_sql, (sid,)))
 
     def save(
         self,
-        connection: DriverConnection,
-        sid: str,
+        statements: Statements,
+        call: CallRecord,
         *,
-        turn: int,
         state: dict[str, Any],
         path: list[str],
         inputs: list[Any],
         twiml: str,
-    ) -> None:
-        """Store a turn's outcome: the new state, the call log and the TwiML sent."""
+    ) -> bool:
+        """Store the outcome of the turn after ``call.turn``: the new state, the call log and
+        the TwiML sent. False, storing nothing, when the call has moved on since it was read
+        (another delivery of the same webhook was answered first)."""
         encode = self.encode
-        cursor = connection.cursor()
-        try:
-            cursor.execute(
-                self.save_sql, (turn, encode(state), encode(path), encode(inputs), twiml, sid)
-            )
-        finally:
-            cursor.close()
+        values = (encode(state), encode(path), encode(inputs), twiml)
+        changed = statements.execute(self.save_sql, (call.turn + 1, *values, call.sid, call.turn))
+        return changed == 1
+
+    def answered(self, statements: Statements, sid: str) -> str:
+        """The TwiML the call's latest turn was answered with."""
+        row = statements.fetchone(self.answered_sql, (sid,))
+        return str(row[0]) if row is not None else ""
 
 
-_SAVE = "UPDATE calls SET turn = {p}, state = {p}, path = {p}, inputs = {p}, last_twiml = {p}"
+def _record(row: tuple[Any, ...] | None) -> CallRecord | None:
+    if row is None:
+        return None
+    sid, caller, line, version, turn, state, twiml, inputs = row
+    return CallRecord(sid, caller, line, version, turn, _json(state), twiml, _json(inputs))
 
-SQLITE_ROWS = CallRows(
-    lock_sql=f"{_SELECT} WHERE sid = ?",
-    save_sql=_SAVE.format(p="?") + " WHERE sid = ?",
-    encode=json.dumps,
-)
-POSTGRES_ROWS = CallRows(
-    lock_sql=f"{_SELECT} WHERE sid = %s FOR UPDATE",
-    save_sql=_SAVE.format(p="%s") + " WHERE sid = %s",
-    encode=_postgres_json,
-)
+
+def _rows(p: str, lock: str) -> CallRows:
+    where = f" WHERE sid = {p}"
+    return CallRows(
+        read_sql=_SELECT + where,
+        lock_sql=_SELECT + where + lock,
+        save_sql=(
+            f"UPDATE calls SET turn = {p}, state = {p}, path = {p}, inputs = {p}, "
+            f"last_twiml = {p}{where} AND turn = {p}"
+        ),
+        answered_sql=f"SELECT last_twiml FROM calls{where}",
+        encode=json.dumps if p == "?" else _postgres_json,
+    )
+
+
+# SQLite locks the whole database for a writer: a turn that must hold the call runs in a
+# ``BEGIN IMMEDIATE`` transaction instead.
+SQLITE_ROWS = _rows("?", lock="")
+POSTGRES_ROWS = _rows("%s", lock=" FOR UPDATE")
 
 
 def call_rows(dialect: str) -> CallRows:
@@ -131,11 +145,6 @@ def call_rows(dialect: str) -> CallRows:
     if dialect == "postgresql":
         return POSTGRES_ROWS
     raise ValueError(f"no turn statements for the {dialect!r} database")
-
-
-def driver_connection(session: Session) -> DriverConnection:
-    """The driver's connection under an ORM session, inside the session's transaction."""
-    return session.connection().connection.driver_connection
 
 
 def read_call(session: Session | Connection, sid: str) -> CallRecord | None:

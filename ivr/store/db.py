@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -22,6 +22,69 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 # A DB-API connection as the driver made it (sqlite3 or psycopg).
 DriverConnection = Any
+
+
+class Statements(Protocol):
+    """Single SQL statements in the driver's own dialect and parameter style."""
+
+    def fetchone(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        """The first row the statement returns, or None."""
+
+    def execute(self, sql: str, params: Sequence[Any]) -> int:
+        """Run a statement that changes rows; how many it changed."""
+
+
+class DriverStatements:
+    """Statements on a driver connection, inside the transaction it has open."""
+
+    def __init__(self, connection: DriverConnection) -> None:
+        self.connection = connection
+
+    @classmethod
+    def of(cls, session: Session) -> DriverStatements:
+        """The statements of an ORM session's own connection and transaction."""
+        return cls(session.connection().connection.driver_connection)
+
+    def fetchone(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        """The first row the statement returns, or None."""
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            row: tuple[Any, ...] | None = cursor.fetchone()
+            return row
+        finally:
+            cursor.close()
+
+    def execute(self, sql: str, params: Sequence[Any]) -> int:
+        """Run a statement that changes rows; how many it changed."""
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            changed: int = cursor.rowcount
+            return changed
+        finally:
+            cursor.close()
+
+
+class _SqliteTurnStatements:
+    """SQLite statements that are each a transaction of their own (the connection is in
+    autocommit mode), on the process's turn connection, under the writer lock."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def fetchone(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        with self._db._writer:
+            row: tuple[Any, ...] | None = (
+                self._db._turn_connection().execute(sql, params).fetchone()
+            )
+            return row
+
+    def execute(self, sql: str, params: Sequence[Any]) -> int:
+        with self._db._writer:
+            changed: int = self._db._turn_connection().execute(sql, params).rowcount
+            return changed
+
 
 # Execution option marking a connection as a writer; transactions of an engine without it
 # are writers too, so only reads that say so begin deferred.
@@ -92,6 +155,7 @@ class Database:
         self._writer = threading.Lock() if self.sqlite else nullcontext()
         # SQLite: the pooled connection turns are written on, checked out once (``turn``).
         self._turn_pooled: PoolProxiedConnection | None = None
+        self._sqlite_turns = _SqliteTurnStatements(self)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -103,53 +167,36 @@ class Database:
                 self._sync_wal()
 
     @contextmanager
-    def turn(self) -> Iterator[DriverConnection]:
-        """A write transaction on a bare driver connection: the per-turn hot path.
+    def turn(self) -> Iterator[Statements]:
+        """The statements of one call's turn, without an ORM session: the per-turn hot path.
 
-        Committed when the block ends, rolled back when it raises. SQLite: under the writer
-        lock, on the one connection this process keeps for turns (``BEGIN IMMEDIATE`` …
-        ``COMMIT``); kept open, its page cache stays warm, since only writes of its own
-        change the calls it reads. PostgreSQL: a pooled connection, in the driver's own
-        transaction.
+        SQLite: each statement is a transaction of its own, run under the writer lock on
+        the one connection this process keeps for turns; the lock is free while the turn
+        is worked out, and the connection's page cache stays warm (only other writers
+        change what it reads). PostgreSQL: one transaction on a pooled connection,
+        committed when the block ends, rolled back when it raises. A turn's one write is
+        its last statement, so a turn that fails stores nothing on either.
         """
-        if not self.sqlite:
-            pooled = self.engine.raw_connection()
-            try:
-                connection: DriverConnection = pooled.driver_connection
-                try:
-                    yield connection
-                except BaseException:
-                    connection.rollback()
-                    raise
-                connection.commit()
-            finally:
-                pooled.close()
+        if self.sqlite:
+            yield self._sqlite_turns
             return
-        with self._writer:
-            connection = self._turn_connection()
-            connection.execute("BEGIN IMMEDIATE")
+        pooled = self.engine.raw_connection()
+        try:
+            connection: DriverConnection = pooled.driver_connection
             try:
-                yield connection
+                yield DriverStatements(connection)
             except BaseException:
-                self._rollback_turn(connection)
+                connection.rollback()
                 raise
             connection.commit()
+        finally:
+            pooled.close()
 
-    def _turn_connection(self) -> Any:
+    def _turn_connection(self) -> DriverConnection:
         # Called with the writer lock held.
         if self._turn_pooled is None:
             self._turn_pooled = self.engine.raw_connection()
         return self._turn_pooled.driver_connection
-
-    def _rollback_turn(self, connection: Any) -> None:
-        try:
-            connection.rollback()
-        except Exception:
-            # A connection that cannot even roll back is not used again.
-            pooled, self._turn_pooled = self._turn_pooled, None
-            if pooled is not None:
-                pooled.invalidate()
-            raise
 
     def make_durable(self, session: Session) -> None:
         """Make the open transaction's commit survive a power cut, not only a crash.

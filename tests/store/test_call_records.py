@@ -1,4 +1,4 @@
-"""The two statements of every turn, on each database: lock and read a call, save a turn."""
+"""The statements of every turn, on each database: read a call, store its next turn once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ivr.store.call_records import CallRecord, call_rows
-from ivr.store.db import Database
+from ivr.store.db import Database, DriverStatements, Statements
 from ivr.store.models import Call
 from tests.support.locks import call_row_is_free
 
@@ -38,23 +38,25 @@ def db(database_url: str) -> Iterator[Database]:
     database.dispose()
 
 
-def test_a_turn_reads_the_call_and_saves_the_next(db: Database) -> None:
-    rows = call_rows(db.dialect)
-    with db.turn() as connection:
-        call = rows.lock(connection, SID)
+def save(db: Database, statements: Statements, call: CallRecord, twiml: str) -> bool:
+    return call_rows(db.dialect).save(
+        statements,
+        call,
+        state={"node": "tech_menu", "vars": {"caller": "+79161234567"}},
+        path=["greeting", "main_menu", "tech_menu"],
+        inputs=[{"node": "main_menu", "kind": "digits", "value": "1"}],
+        twiml=twiml,
+    )
+
+
+def test_a_turn_reads_the_call_and_stores_the_next(db: Database) -> None:
+    with db.turn() as statements:
+        call = call_rows(db.dialect).read(statements, SID)
         assert call == CallRecord(
             SID, "+79161234567", "+78005553535", "v1", 1, {"node": "main_menu"},
             "<Response />", [],
         )  # fmt: skip
-        rows.save(
-            connection,
-            SID,
-            turn=2,
-            state={"node": "tech_menu", "vars": {"caller": "+79161234567"}},
-            path=["greeting", "main_menu", "tech_menu"],
-            inputs=[{"node": "main_menu", "kind": "digits", "value": "1"}],
-            twiml="<Response><Hangup /></Response>",
-        )
+        assert save(db, statements, call, "<Response><Hangup /></Response>")
     with db.sessions() as session:
         stored = session.get(Call, SID)
         assert stored is not None
@@ -67,38 +69,54 @@ def test_a_turn_reads_the_call_and_saves_the_next(db: Database) -> None:
         )
 
 
+def test_a_turn_worked_out_after_the_call_moved_on_stores_nothing(db: Database) -> None:
+    rows = call_rows(db.dialect)
+    with db.turn() as statements:
+        first = rows.read(statements, SID)
+    with db.turn() as statements:
+        second = rows.read(statements, SID)
+    assert first is not None and second is not None
+    with db.turn() as statements:
+        assert save(db, statements, first, "<Response><Say>first</Say></Response>")
+    with db.turn() as statements:
+        assert not save(db, statements, second, "<Response><Say>second</Say></Response>")
+        assert rows.answered(statements, SID) == "<Response><Say>first</Say></Response>"
+    with db.turn() as statements:
+        now = rows.read(statements, SID)
+        assert now is not None and now.turn == 2
+
+
 def test_an_unknown_call_reads_as_none(db: Database) -> None:
-    with db.turn() as connection:
-        assert call_rows(db.dialect).lock(connection, "CA" + "0" * 32) is None
+    rows = call_rows(db.dialect)
+    with db.turn() as statements:
+        assert rows.read(statements, "CA" + "0" * 32) is None
+        assert rows.answered(statements, "CA" + "0" * 32) == ""
 
 
-def test_a_turn_holds_the_call_until_it_ends(db: Database, database_url: str) -> None:
-    assert call_row_is_free(database_url, SID)
-    with db.turn() as connection:
-        call_rows(db.dialect).lock(connection, SID)
+def test_a_plain_turn_holds_no_lock_while_it_is_worked_out(db: Database, database_url: str) -> None:
+    with db.turn() as statements:
+        call_rows(db.dialect).read(statements, SID)
+        assert call_row_is_free(database_url, SID)
+
+
+def test_a_locked_read_holds_the_call_until_the_transaction_ends(
+    db: Database, database_url: str
+) -> None:
+    with db.transaction() as session:
+        call_rows(db.dialect).lock(DriverStatements.of(session), SID)
         assert not call_row_is_free(database_url, SID)
     assert call_row_is_free(database_url, SID)
 
 
-def test_a_turn_that_fails_leaves_the_call_as_it_was_and_the_next_turn_works(
-    db: Database, database_url: str
-) -> None:
+def test_a_turn_that_fails_before_storing_leaves_the_call_as_it_was(db: Database) -> None:
     rows = call_rows(db.dialect)
-
-    def save(connection: object, turn: int) -> None:
-        rows.save(connection, SID, turn=turn, state={}, path=[], inputs=[], twiml="<x/>")
-
-    with pytest.raises(RuntimeError), db.turn() as connection:
-        save(connection, 9)
+    with pytest.raises(RuntimeError), db.turn() as statements:
+        rows.read(statements, SID)
         raise RuntimeError("the engine broke")
-    assert call_row_is_free(database_url, SID)
-    with db.turn() as connection:
-        call = rows.lock(connection, SID)
+    with db.turn() as statements:
+        call = rows.read(statements, SID)
         assert call is not None and call.turn == 1
-        save(connection, 2)
-    with db.turn() as connection:
-        call = rows.lock(connection, SID)
-        assert call is not None and call.turn == 2
+        assert save(db, statements, call, "<Response />")
 
 
 def test_other_databases_are_refused_by_name() -> None:
