@@ -10,7 +10,6 @@ effects reads the row locked (``lock``) instead, so that they happen once too.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -19,6 +18,7 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from ivr.store import jsontext
 from ivr.store.db import Statements
 from ivr.store.models import Call
 
@@ -58,12 +58,13 @@ _SELECT = "SELECT sid, caller, line, flow_version, turn, state, last_twiml, inpu
 
 def _json(value: Any) -> Any:
     # SQLite hands JSON columns back as text; psycopg decodes them itself.
-    return json.loads(value) if isinstance(value, str | bytes) else value
+    return jsontext.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _postgres_json(value: Any) -> Any:
     from psycopg.types.json import Json
 
+    # Encoded with the engine's serialiser (``make_engine``), which the connection carries.
     return Json(value)
 
 
@@ -128,7 +129,7 @@ def _rows(p: str, lock: str) -> CallRows:
             f"last_twiml = {p}{where} AND turn = {p}"
         ),
         answered_sql=f"SELECT last_twiml FROM calls{where}",
-        encode=json.dumps if p == "?" else _postgres_json,
+        encode=jsontext.dumps if p == "?" else _postgres_json,
     )
 
 

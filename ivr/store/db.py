@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 
+from ivr.store import jsontext
+
 # A DB-API connection as the driver made it (sqlite3 or psycopg).
 DriverConnection = Any
 
@@ -94,6 +96,8 @@ WRITE_OPTION = "ivr_write"
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite files get their directory, WAL and immediate locks."""
     parsed = make_url(url)
+    kwargs.setdefault("json_serializer", jsontext.dumps)
+    kwargs.setdefault("json_deserializer", jsontext.loads)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
     database = parsed.database or ""

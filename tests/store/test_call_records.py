@@ -44,7 +44,7 @@ def save(db: Database, statements: Statements, call: CallRecord, twiml: str) -> 
         call,
         state={"node": "tech_menu", "vars": {"caller": "+79161234567"}},
         path=["greeting", "main_menu", "tech_menu"],
-        inputs=[{"node": "main_menu", "kind": "digits", "value": "1"}],
+        inputs=[{"node": "main_menu", "kind": "speech", "value": "оплата"}],
         twiml=twiml,
     )
 
@@ -64,7 +64,7 @@ def test_a_turn_reads_the_call_and_stores_the_next(db: Database) -> None:
             2,
             {"node": "tech_menu", "vars": {"caller": "+79161234567"}},
             ["greeting", "main_menu", "tech_menu"],
-            [{"node": "main_menu", "kind": "digits", "value": "1"}],
+            [{"node": "main_menu", "kind": "speech", "value": "оплата"}],
             "<Response><Hangup /></Response>",
         )
 
