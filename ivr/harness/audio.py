@@ -1,7 +1,8 @@
 """The caller's voice as a Twilio recording: 8 kHz, mono, 16-bit PCM WAV.
 
 ``--say TEXT`` at a ``<Record>`` is synthesised with espeak-ng's Russian voice; ``--say-file``
-WAVs are converted to the same format. Everything here is pure Python but the synthesiser.
+WAVs are converted to the same format; ``--talk SECONDS`` makes a voice without words (for a
+voicemail, whose content nothing reads). Everything here is pure Python but the synthesiser.
 """
 
 from __future__ import annotations
@@ -85,6 +86,24 @@ def _resample(samples: array[int], rate: int) -> array[int]:
     return out
 
 
+def _wav(samples: array[int]) -> bytes:
+    """Signed 16-bit samples as an 8 kHz mono WAV (little-endian, as WAV files are)."""
+    if sys.byteorder == "big":
+        samples = array("h", samples)
+        samples.byteswap()
+    return _wav_frames(samples.tobytes())
+
+
+def _wav_frames(frames: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as target:
+        target.setnchannels(1)
+        target.setsampwidth(WIDTH)
+        target.setframerate(RATE)
+        target.writeframes(frames)
+    return buffer.getvalue()
+
+
 def to_telephone_wav(data: bytes) -> bytes:
     """Any PCM WAV as Twilio's recording format (8 kHz mono 16-bit)."""
     try:
@@ -99,16 +118,7 @@ def to_telephone_wav(data: bytes) -> bytes:
         raise AudioError(f"not a PCM WAV file: {exc}") from exc
     if (channels, width, rate) == (1, WIDTH, RATE):
         return data
-    samples = _resample(_mono(_samples(raw, width), channels), rate)
-    if sys.byteorder == "big":
-        samples.byteswap()
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as target:
-        target.setnchannels(1)
-        target.setsampwidth(WIDTH)
-        target.setframerate(RATE)
-        target.writeframes(samples.tobytes())
-    return buffer.getvalue()
+    return _wav(_resample(_mono(_samples(raw, width), channels), rate))
 
 
 def duration(data: bytes) -> float:
@@ -128,13 +138,7 @@ def truncate(data: bytes, seconds: int) -> bytes:
     """The first ``seconds`` of an 8 kHz mono WAV (``maxLength``)."""
     with wave.open(io.BytesIO(data)) as source:
         frames = source.readframes(min(source.getnframes(), seconds * RATE))
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as target:
-        target.setnchannels(1)
-        target.setsampwidth(WIDTH)
-        target.setframerate(RATE)
-        target.writeframes(frames)
-    return buffer.getvalue()
+    return _wav_frames(frames)
 
 
 def read_wav(path: Path) -> bytes:
@@ -144,6 +148,24 @@ def read_wav(path: Path) -> bytes:
     except OSError as exc:
         raise AudioError(f"cannot read {path}: {exc.strerror}") from exc
     return to_telephone_wav(data)
+
+
+def _talking_second() -> array[int]:
+    """One second of a voice without words: a 140 Hz buzz with its harmonics, in four
+    "syllables" that rise and fall, then a short pause."""
+    out = array("h")
+    for i in range(RATE):
+        t = i / RATE
+        syllable = (t * 4) % 1.0
+        envelope = math.sin(math.pi * syllable) if t < 0.875 else 0.0
+        wave_ = sum(math.sin(2 * math.pi * 140 * k * t) / k for k in range(1, 6))
+        out.append(int(6000 * envelope * wave_ / 2.3))
+    return out
+
+
+def talking(seconds: int) -> bytes:
+    """``seconds`` of a voice without words, as an 8 kHz mono WAV."""
+    return _wav(_talking_second() * seconds)
 
 
 def synthesiser() -> str | None:
@@ -157,7 +179,8 @@ def synthesise(text: str, voice: str = "ru") -> bytes:
     if program is None:
         raise SpeechUnavailable(
             "cannot speak at a <Record>: espeak-ng is not installed "
-            "(apt-get install espeak-ng), or give a recording with --say-file FILE.wav"
+            "(apt-get install espeak-ng); give a recording with --say-file FILE.wav, or "
+            "--talk SECONDS for a message whose words do not matter"
         )
     with tempfile.TemporaryDirectory(prefix="ivr-say-") as tmp:
         target = Path(tmp) / "say.wav"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ivr.harness import inputs as caller_inputs
-from ivr.harness.inputs import CallerInput, HangUp, Press, Silence, Speak, SpeakFile
+from ivr.harness.inputs import CallerInput, HangUp, Press, Silence, Speak, SpeakFile, Talk
 from ivr.harness.protocol import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_FROM,
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ivr.harness.simulator import CallHarness, CallResult, CallSpec, Line
 
 _INPUTS_KEY = "ivr.harness.inputs"
-_VALUE_INPUTS = {"--press": "press", "--say": "say", "--say-file": "say-file"}
+_VALUE_INPUTS = {"--press": "press", "--say": "say", "--say-file": "say-file", "--talk": "talk"}
 _FLAG_INPUTS = {"--silence": "silence", "--hangup": "hangup"}
 DEFAULT_SCENARIOS = Path("tests/scenarios")
 
@@ -83,6 +83,10 @@ def _to_input(kind: str, value: str) -> CallerInput:
         return Speak(value)
     if kind == "say-file":
         return SpeakFile(Path(value))
+    if kind == "talk":
+        if not value.isdigit():
+            raise caller_inputs.InputError(f"--talk takes whole seconds, not '{value}'")
+        return Talk(int(value))
     if kind == "hangup":
         return HangUp()
     return Silence()
@@ -194,6 +198,12 @@ def _read_line(prompt: str) -> str | None:
     type=click.Path(exists=True, dir_okay=False),
     help="A WAV spoken at the next <Record>.",
 )
+@click.option(
+    "--talk",
+    multiple=True,
+    type=int,
+    help="Talk this many seconds at the next <Record>, without words (a voicemail).",
+)
 @click.option("--silence", count=True, help="Stay silent at the next <Gather>/<Record>.")
 @click.option("--hangup", count=True, help="Hang up at the next <Gather>/<Record>.")
 @click.option(
@@ -249,9 +259,9 @@ def call_command(
 ) -> None:
     """Place one call as Twilio would, offline, and print what the caller heard.
 
-    Inputs (--press, --say, --say-file, --silence, --hangup) are used in the order given, one
-    per <Gather>/<Record>; after the last one the caller stays silent. Without --url the app
-    runs in this process on a throwaway database.
+    Inputs (--press, --say, --say-file, --talk, --silence, --hangup) are used in the order
+    given, one per <Gather>/<Record>; after the last one the caller stays silent. Without
+    --url the app runs in this process on a throwaway database.
     """
     from ivr.harness.simulator import CallSpec, parse_moment
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 KEYS = re.compile(r"^[0-9*#]+$")
+# Twilio's <Record> stops at an hour.
+MAX_TALK_SECONDS = 3600
 
 
 class InputError(ValueError):
@@ -49,6 +51,18 @@ class SpeakFile:
 
 
 @dataclass(frozen=True)
+class Talk:
+    """The caller talks for ``seconds`` at a ``<Record>``: a recording of a voice without
+    words, for a voicemail whose content does not matter (no speech synthesiser needed)."""
+
+    seconds: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.seconds <= MAX_TALK_SECONDS:
+            raise InputError(f"talk for 1 to {MAX_TALK_SECONDS} seconds, not {self.seconds}")
+
+
+@dataclass(frozen=True)
 class Silence:
     """The caller says and presses nothing until Twilio's timeout."""
 
@@ -58,7 +72,7 @@ class HangUp:
     """The caller hangs up."""
 
 
-CallerInput = Press | Speak | SpeakFile | Silence | HangUp
+CallerInput = Press | Speak | SpeakFile | Talk | Silence | HangUp
 
 
 def describe(item: CallerInput) -> str:
@@ -69,12 +83,14 @@ def describe(item: CallerInput) -> str:
         return f"say {item.text}"
     if isinstance(item, SpeakFile):
         return f"say-file {item.path.as_posix()}"
+    if isinstance(item, Talk):
+        return f"talk {item.seconds} s"
     if isinstance(item, HangUp):
         return "hangup"
     return "silence"
 
 
-def to_json(item: CallerInput) -> dict[str, str]:
+def to_json(item: CallerInput) -> dict[str, str | int]:
     """Plain data for a caller input."""
     if isinstance(item, Press):
         return {"press": item.keys}
@@ -82,6 +98,8 @@ def to_json(item: CallerInput) -> dict[str, str]:
         return {"say": item.text}
     if isinstance(item, SpeakFile):
         return {"say_file": item.path.as_posix()}
+    if isinstance(item, Talk):
+        return {"talk": item.seconds}
     if isinstance(item, HangUp):
         return {"hangup": ""}
     return {"silence": ""}
@@ -91,7 +109,8 @@ def from_data(value: Any, base_dir: Path | None = None) -> CallerInput:
     """An input written in a scenario file.
 
     ``"1"``/``"123#"`` (keys), ``silence``, ``hangup``, or a one-key mapping ``{press: "1"}``,
-    ``{say: "оплата"}``, ``{say_file: x.wav}`` (relative to ``base_dir``), ``{silence: true}``.
+    ``{say: "оплата"}``, ``{say_file: x.wav}`` (relative to ``base_dir``), ``{talk: 5}``
+    (seconds), ``{silence: true}``.
     """
     if isinstance(value, bool):
         raise InputError(f"{value!r} is not an input")
@@ -107,7 +126,7 @@ def from_data(value: Any, base_dir: Path | None = None) -> CallerInput:
             return Press(word)
         raise InputError(
             f"'{value}' is not an input: write keys (\"1\"), silence, hangup, "
-            "{press: …}, {say: …} or {say_file: …}"
+            "{press: …}, {say: …}, {say_file: …} or {talk: seconds}"
         )
     if isinstance(value, dict) and len(value) == 1:
         ((kind, arg),) = value.items()
@@ -120,21 +139,23 @@ def from_data(value: Any, base_dir: Path | None = None) -> CallerInput:
             if base_dir is not None and not path.is_absolute():
                 path = base_dir / path
             return SpeakFile(path)
+        if kind == "talk" and isinstance(arg, int) and not isinstance(arg, bool):
+            return Talk(arg)
         if kind == "silence":
             return Silence()
         if kind == "hangup":
             return HangUp()
     raise InputError(
         f'{value!r} is not an input: use {{press: "1"}}, {{say: text}}, {{say_file: path}}, '
-        "silence or hangup"
+        "{talk: seconds}, silence or hangup"
     )
 
 
 def from_line(line: str) -> CallerInput:
     """What a tester typed at an interactive prompt.
 
-    Empty = silence; keys (``1``, ``123#``); ``hangup``; ``file PATH``; ``say TEXT`` or any
-    other text = speech.
+    Empty = silence; keys (``1``, ``123#``); ``hangup``; ``file PATH``; ``talk SECONDS``;
+    ``say TEXT`` or any other text = speech.
     """
     text = line.strip()
     if not text:
@@ -145,6 +166,9 @@ def from_line(line: str) -> CallerInput:
         return Press(text)
     if text.lower().startswith("file "):
         return SpeakFile(Path(text[5:].strip()).expanduser())
+    talk = re.fullmatch(r"talk\s+(\d+)\s*s?", text, re.IGNORECASE)
+    if talk:
+        return Talk(int(talk.group(1)))
     if text.lower().startswith("say "):
         return Speak(text[4:].strip())
     return Speak(text)
@@ -162,7 +186,7 @@ class Ask:
     def hint(self) -> str:
         """A prompt for a tester typing the caller's part."""
         if self.verb == "Record":
-            return "recording: text to say, 'file PATH', empty = silence, 'hangup'"
+            return "recording: text to say, 'file PATH', 'talk SECONDS', empty = silence, 'hangup'"
         ways = []
         if self.dtmf:
             ways.append("keys (1, 123#)")

@@ -38,6 +38,7 @@ from ivr.harness.inputs import (
     Silence,
     Speak,
     SpeakFile,
+    Talk,
 )
 from ivr.harness.protocol import (
     API_VERSION,
@@ -501,7 +502,7 @@ class _CallRun:
         item = self._next_input(Ask("Gather", dtmf, speech, timeout))
         params: dict[str, str] = {}
         if (
-            isinstance(item, Speak | SpeakFile)
+            isinstance(item, Speak | SpeakFile | Talk)
             and not speech
             and after is not None
             and after.name == "Record"
@@ -536,13 +537,18 @@ class _CallRun:
                 params["Confidence"] = f"{self.spec.confidence:g}"
             else:
                 self._say("note", "not heard: this <Gather> listens for keys only")
-        elif isinstance(item, SpeakFile):
-            self._say("caller", f"says the audio of {item.path.name}")
+        elif isinstance(item, SpeakFile | Talk):
+            if isinstance(item, SpeakFile):
+                option = "--say-file"
+                self._say("caller", f"says the audio of {item.path.name}")
+            else:
+                option = "--talk"
+                self._say("caller", f"talks for {item.seconds} s")
             if speech:
                 raise _Ended(
                     Outcome(
                         "error",
-                        detail="--say-file at a speech <Gather>: the harness cannot recognise "
+                        detail=f"{option} at a speech <Gather>: the harness cannot recognise "
                         "audio as Twilio does; use --say TEXT",
                     )
                 )
@@ -582,6 +588,9 @@ class _CallRun:
             if isinstance(item, Speak):
                 wav, source = audio.synthesise(item.text), f"say: {item.text}"
                 self._say("caller", f"says «{item.text}» (recorded)")
+            elif isinstance(item, Talk):
+                wav, source = audio.talking(item.seconds), f"talk: {item.seconds} s"
+                self._say("caller", f"talks for {item.seconds} s (recorded)")
             else:
                 wav, source = audio.read_wav(item.path), f"file: {item.path.name}"
                 self._say("caller", f"says the audio of {item.path.name} (recorded)")

@@ -79,3 +79,15 @@ def test_without_a_synthesiser_the_message_says_what_to_do(
     monkeypatch.setattr(audio, "synthesiser", lambda: None)
     with pytest.raises(audio.SpeechUnavailable, match="espeak-ng is not installed"):
         audio.synthesise("один")
+
+
+def test_talking_is_telephone_audio_of_the_length_asked_with_sound_and_pauses() -> None:
+    data = audio.talking(3)
+    assert shape(data) == (1, 2, 8000, 24000)
+    assert audio.whole_seconds(data) == 3
+    with wave.open(io.BytesIO(data)) as wav:
+        samples = struct.unpack(f"<{wav.getnframes()}h", wav.readframes(wav.getnframes()))
+    loudness = [max(abs(s) for s in samples[i : i + 400]) for i in range(0, len(samples), 400)]
+    # A voice: loud stretches (syllables) and quiet ones (between words), not a steady tone.
+    assert max(loudness) > 3000
+    assert sum(1 for level in loudness if level < 300) >= 3

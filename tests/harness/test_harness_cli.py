@@ -173,3 +173,16 @@ def test_broken_scenario_files_are_explained(tmp_path: Path, text: str, message:
 
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_a_voicemail_can_be_left_without_a_speech_synthesiser() -> None:
+    result = run(*CALL, "--at", "2026-11-25T22:30", "--press", "1", "--talk", "4")
+    assert result.exit_code == 0, result.output
+    assert "CALLER talks for 4 s (recorded)" in result.output
+    assert "ваше сообщение сохранено" in result.output
+
+
+def test_talk_takes_whole_seconds() -> None:
+    result = run(*CALL, "--talk", "four")
+    assert result.exit_code == 2
+    assert "four" in result.output

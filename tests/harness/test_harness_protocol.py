@@ -19,7 +19,7 @@ from flask import Flask, Response, request
 from twilio.request_validator import RequestValidator
 
 from ivr.harness import audio
-from ivr.harness.inputs import HangUp, Press, Silence, Speak, SpeakFile
+from ivr.harness.inputs import HangUp, Press, Silence, Speak, SpeakFile, Talk
 from ivr.harness.local import LazyRecordingHost
 from ivr.harness.simulator import CallHarness, CallResult, CallSpec, collect_digits
 from ivr.harness.transport import AppTransport
@@ -362,3 +362,25 @@ def _silence_wav() -> bytes:
         out.setframerate(8000)
         out.writeframes(b"\x00\x00" * 8000)
     return buffer.getvalue()
+
+
+def test_talk_at_a_keys_gather_before_a_record_is_recorded_after_the_beep(
+    recordings: LazyRecordingHost,
+) -> None:
+    docs = {
+        "/voice/incoming": HEAD + '<Gather action="/keys" finishOnKey="#"><Say>Keys or voice'
+        '</Say></Gather><Record action="/spoken" timeout="3"/></Response>',
+        "/spoken": HEAD + "<Hangup/></Response>",
+    }
+    result, server = place(docs, recordings, inputs=(Talk(5),))
+
+    assert server.seen[1].path == "/spoken"
+    assert server.seen[1].params["RecordingDuration"] == "5"
+    assert "CALLER talks for 5 s (recorded)" in result.transcript()
+
+
+def test_talk_at_a_speech_gather_cannot_be_recognised() -> None:
+    docs = {"/voice/incoming": HEAD + '<Gather input="speech" action="/x"/></Response>'}
+    result, _ = place(docs, inputs=(Talk(3),))
+    assert result.outcome.kind == "error"
+    assert "--talk at a speech <Gather>" in (result.outcome.detail or "")
