@@ -24,8 +24,9 @@ All requests are built and signed before the clock starts. The load generator is
 process: ``--concurrency`` threads, each with its own keep-alive connection, sending
 pre-built HTTP/1.1 requests over a raw socket (far cheaper than ``http.client``, so that on a
 small machine the client takes as little CPU from the server as possible). Servers are
-measured alternately (baseline, full, baseline, full, …) for ``--rounds`` rounds, each after a
-warm-up; the reported figures are the median over the rounds of each figure.
+measured alternately for ``--rounds`` rounds (baseline then full, then full then baseline, …),
+each after a warm-up; the reported figures are the median over the rounds of each figure, and
+the ratio of each round is printed too, to show how much the machine varied.
 
 The run exits 0 whatever the figures (this is a benchmark, not a test); it exits 1 only when
 something broke: a server did not start, an answer was not 200, had no ``<Gather>`` or did
@@ -635,8 +636,11 @@ class Bench:
         if not same:
             progress("WARNING: the baseline's document differs from the full app's")
         results = {"baseline": ServerResult("baseline"), "full": ServerResult("full app")}
+        pair = (("baseline", self.baseline), ("full", self.full))
         for round_no in range(1, self.args.rounds + 1):
-            for key, server in (("baseline", self.baseline), ("full", self.full)):
+            # Each server goes first in every other round, so a machine that slows down or
+            # speeds up over the run favours neither.
+            for key, server in pair if round_no % 2 else pair[::-1]:
                 if self.args.warmup:
                     self.measure(server, self.args.warmup)
                 m = self.measure(server, self.args.requests)
@@ -650,6 +654,10 @@ class Bench:
                 )
         base, full = results["baseline"].summary(), results["full"].summary()
         ratio = full["rps"] / base["rps"]
+        round_ratios = [
+            round(f.rps / b.rps, 3)
+            for b, f in zip(results["baseline"].rounds, results["full"].rounds, strict=True)
+        ]
         return {
             "scenario": "signed menu turn: POST /voice/step?turn=N, Digits=*, main menu again",
             "machine": {
@@ -673,6 +681,7 @@ class Bench:
             "baseline": base,
             "full": full,
             "ratio": round(ratio, 3),
+            "round_ratios": round_ratios,
             "targets": {"min_ratio": TARGET_RATIO, "max_p99_ms": TARGET_P99_MS},
             "pass": {
                 "throughput": ratio >= TARGET_RATIO,
@@ -707,7 +716,8 @@ def report(result: dict[str, Any]) -> str:
     ratio, passed = result["ratio"], result["pass"]
     lines += [
         "",
-        f"throughput ratio full/baseline: {ratio:.2f} ({ratio:.0%})",
+        f"throughput ratio full/baseline: {ratio:.2f} ({ratio:.0%});"
+        f" round by round: {', '.join(f'{r:.0%}' for r in result['round_ratios'])}",
         f"{'PASS' if passed['throughput'] else 'MISS'}  throughput: full app keeps {ratio:.0%}"
         f" of the baseline (target >= {TARGET_RATIO:.0%})",
         f"{'PASS' if passed['p99'] else 'MISS'}  latency: full app p99"
@@ -725,7 +735,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--requests", type=int, default=3000, help="timed requests per round")
     parser.add_argument("--warmup", type=int, default=300, help="untimed requests per round")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per server")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per server")
     parser.add_argument("--concurrency", type=int, default=8, help="client connections")
     parser.add_argument(
         "--worker-class", choices=("gthread", "sync"), default="gthread", help="both servers"
