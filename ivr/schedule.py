@@ -37,6 +37,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from ivr.engine.spoken_time import clock_words, date_words
+
 __all__ = [
     "HORIZON_DAYS",
     "MOSCOW",
@@ -46,6 +48,7 @@ __all__ = [
     "TimeRange",
     "day_kind",
     "describe_next_opening",
+    "describe_slot",
     "hours_on",
     "is_open",
     "next_opening",
@@ -321,35 +324,7 @@ _WEEKDAYS_RU = (
     "в субботу",
     "в воскресенье",
 )
-_MONTHS_RU_GENITIVE = (
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
-)
 _WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 def _day_off_between(schedule: Schedule, after: date, before: date) -> bool:
@@ -362,15 +337,15 @@ def _day_off_between(schedule: Schedule, after: date, before: date) -> bool:
 
 
 def describe_next_opening(schedule: Schedule, now: datetime, lang: str = "ru") -> str:
-    """The next opening after ``now`` as said on the phone, e.g. «завтра в 8:00».
+    """The next opening after ``now`` as said on the phone, in words.
 
     Meant for a closed line; for an open one it returns «сейчас» / "now". Russian:
-    «сегодня в 10:00», «завтра в 8:00», «в понедельник в 8:00» (2–6 days ahead with no
-    holiday or day off in between, so the weekday cannot be mistaken), else
-    «4 января в 8:00». English: the same forms ("on 4 January at 8:00") plus
-    " Moscow time". No opening within the horizon gives «в ближайший рабочий день» /
-    "on the next working day". ``lang`` is "ru" or "en"; anything else is a
-    configuration error and raises ``ValueError``.
+    «сегодня в десять часов», «завтра в восемь часов», «в понедельник в восемь часов»
+    (2–6 days ahead with no holiday or day off in between, so the weekday cannot be
+    mistaken), else «четвёртого января в восемь часов». English: the same forms ("on
+    January fourth at eight a.m.") plus " Moscow time". No opening within the horizon
+    gives «в ближайший рабочий день» / "on the next working day". ``lang`` is "ru" or "en";
+    anything else is a configuration error and raises ``ValueError``.
     """
     if lang not in ("ru", "en"):
         raise ValueError(f"unsupported language {lang!r}")
@@ -382,16 +357,32 @@ def describe_next_opening(schedule: Schedule, now: datetime, lang: str = "ru") -
     if opening is None:
         return "в ближайший рабочий день" if russian else "on the next working day"
 
-    clock = clock_time(opening)
+    clock = clock_words(opening.time(), lang)
     when = describe_day(schedule, local, opening.date(), lang)
     if russian:
         return f"{when} в {clock}"
     return f"{when} at {clock} Moscow time"
 
 
+def describe_slot(
+    schedule: Schedule, now: datetime, start: datetime, end: datetime, lang: str = "ru"
+) -> str:
+    """A callback slot as said on the phone: «завтра с девяти до девяти пятнадцати»,
+    "tomorrow between nine a.m. and nine fifteen a.m. Moscow time"."""
+    start, end = _to_moscow(start, "start"), _to_moscow(end, "end")
+    day = describe_day(schedule, now, start.date(), lang)
+    if lang == "ru":
+        since = clock_words(start.time(), lang, case="genitive")
+        until = clock_words(end.time(), lang, case="genitive")
+        return f"{day} с {since} до {until}"
+    since, until = clock_words(start.time(), lang), clock_words(end.time(), lang)
+    return f"{day} between {since} and {until} Moscow time"
+
+
 def describe_day(schedule: Schedule, now: datetime, day: date, lang: str = "ru") -> str:
     """A day as said on the phone relative to ``now``: «сегодня», «завтра», «в понедельник»
-    (2–6 days ahead with no holiday or day off between), else «4 января» ("on 4 January")."""
+    (2–6 days ahead with no holiday or day off between), else «четвёртого января» ("on
+    January fourth")."""
     russian = lang == "ru"
     local = _to_moscow(now, "now")
     ahead = (day - local.date()).days
@@ -402,14 +393,7 @@ def describe_day(schedule: Schedule, now: datetime, day: date, lang: str = "ru")
     if 1 < ahead <= 6 and not _day_off_between(schedule, local.date(), day):
         weekday = day.weekday()
         return _WEEKDAYS_RU[weekday] if russian else f"on {_WEEKDAYS_EN[weekday]}"
-    if russian:
-        return f"{day.day} {_MONTHS_RU_GENITIVE[day.month - 1]}"
-    return f"on {day.day} {_MONTHS_EN[day.month - 1]}"
-
-
-def clock_time(moment: datetime) -> str:
-    """``8:00``, ``14:30``: a time of day as read on the phone."""
-    return f"{moment.hour}:{moment.minute:02d}"
+    return date_words(day, lang) if russian else f"on {date_words(day, lang)}"
 
 
 def iter_slots(
@@ -433,10 +417,3 @@ def iter_slots(
             slots.append((slot, slot + step))
             slot += step
     return slots
-
-
-def describe_date(day: date, lang: str = "ru") -> str:
-    """«25 ноября» / "25 November": a date as read on the phone, without the year."""
-    if lang == "ru":
-        return f"{day.day} {_MONTHS_RU_GENITIVE[day.month - 1]}"
-    return f"{day.day} {_MONTHS_EN[day.month - 1]}"

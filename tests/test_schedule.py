@@ -21,6 +21,7 @@ from ivr.schedule import (
     TimeRange,
     day_kind,
     describe_next_opening,
+    describe_slot,
     hours_on,
     is_open,
     next_opening,
@@ -234,7 +235,9 @@ def test_admin_day_off() -> None:
     assert hours_on(schedule, date(2026, 6, 3)) == ()
     assert state_at(schedule, msk(2026, 6, 3, 10, 0)) is LineState.HOLIDAY
     # Tuesday evening: Thursday is 2 days ahead but the day off lies between.
-    assert describe_next_opening(schedule, msk(2026, 6, 2, 20, 30)) == "4 июня в 8:00"
+    assert (
+        describe_next_opening(schedule, msk(2026, 6, 2, 20, 30)) == "четвёртого июня в восемь часов"
+    )
 
 
 def test_special_hours_win_over_holiday_and_day_off() -> None:
@@ -252,7 +255,9 @@ def test_special_hours_win_over_holiday_and_day_off() -> None:
     assert not is_open(schedule, msk(2027, 1, 1, 9, 0))
     assert day_kind(schedule, date(2026, 6, 3)) is DayKind.SPECIAL
     assert is_open(schedule, msk(2026, 6, 3, 15, 0))
-    assert describe_next_opening(schedule, msk(2026, 6, 3, 9, 0)) == "сегодня в 14:30"
+    assert (
+        describe_next_opening(schedule, msk(2026, 6, 3, 9, 0)) == "сегодня в четырнадцать тридцать"
+    )
     # An empty special entry closes a regular workday; it is not a holiday.
     assert state_at(schedule, msk(2026, 6, 4, 10, 0)) is LineState.CLOSED
 
@@ -306,17 +311,17 @@ def test_midnight_is_not_an_opening_of_a_line_open_across_it() -> None:
 @pytest.mark.parametrize(
     ("schedule", "now", "phrase"),
     [
-        (MAIN, msk(2026, 6, 1, 6, 0), "сегодня в 8:00"),
-        (MAIN, msk(2026, 6, 1, 20, 0), "завтра в 8:00"),  # never «сегодня» after closing
-        (MAIN, msk(2026, 6, 5, 21, 0), "завтра в 9:00"),  # Friday night
-        (MAIN, msk(2026, 6, 6, 18, 30), "завтра в 10:00"),  # Saturday -> Sunday
-        (MAIN, msk(2026, 12, 31, 15, 0), "завтра в 8:00"),  # holiday hours on 1 January
-        (REGIONAL, msk(2026, 6, 5, 19, 0), "в понедельник в 9:00"),
+        (MAIN, msk(2026, 6, 1, 6, 0), "сегодня в восемь часов"),
+        (MAIN, msk(2026, 6, 1, 20, 0), "завтра в восемь часов"),  # never «сегодня» after closing
+        (MAIN, msk(2026, 6, 5, 21, 0), "завтра в девять часов"),  # Friday night
+        (MAIN, msk(2026, 6, 6, 18, 30), "завтра в десять часов"),  # Saturday -> Sunday
+        (MAIN, msk(2026, 12, 31, 15, 0), "завтра в восемь часов"),  # holiday hours on 1 January
+        (REGIONAL, msk(2026, 6, 5, 19, 0), "в понедельник в девять часов"),
         # Friday before the May holidays: Tuesday 12 May is 4 days ahead, a holiday between.
-        (REGIONAL, msk(2026, 5, 8, 19, 0), "12 мая в 9:00"),
-        (REGIONAL, msk(2026, 12, 30, 19, 0), "11 января в 9:00"),
-        (HOLIDAY_CLOSED, msk(2026, 12, 30, 21, 0), "9 января в 9:00"),
-        (HOLIDAY_CLOSED, msk(2025, 12, 30, 21, 0), "10 января в 9:00"),
+        (REGIONAL, msk(2026, 5, 8, 19, 0), "двенадцатого мая в девять часов"),
+        (REGIONAL, msk(2026, 12, 30, 19, 0), "одиннадцатого января в девять часов"),
+        (HOLIDAY_CLOSED, msk(2026, 12, 30, 21, 0), "девятого января в девять часов"),
+        (HOLIDAY_CLOSED, msk(2025, 12, 30, 21, 0), "десятого января в девять часов"),
     ],
 )
 def test_describe_next_opening_ru(schedule: Schedule, now: datetime, phrase: str) -> None:
@@ -326,15 +331,15 @@ def test_describe_next_opening_ru(schedule: Schedule, now: datetime, phrase: str
 @pytest.mark.parametrize(
     ("weekday", "now", "phrase"),
     [
-        (1, msk(2026, 6, 1, 12, 0), "завтра в 9:00"),
-        (2, msk(2026, 6, 1, 12, 0), "в среду в 9:00"),
-        (3, msk(2026, 6, 1, 12, 0), "в четверг в 9:00"),
-        (4, msk(2026, 6, 1, 12, 0), "в пятницу в 9:00"),
-        (5, msk(2026, 6, 1, 12, 0), "в субботу в 9:00"),
-        (6, msk(2026, 6, 1, 12, 0), "в воскресенье в 9:00"),
-        (0, msk(2026, 6, 1, 12, 0), "8 июня в 9:00"),  # a week ahead: the date
-        (1, msk(2026, 6, 7, 12, 0), "во вторник в 9:00"),
-        (0, msk(2026, 6, 4, 12, 0), "в понедельник в 9:00"),
+        (1, msk(2026, 6, 1, 12, 0), "завтра в девять часов"),
+        (2, msk(2026, 6, 1, 12, 0), "в среду в девять часов"),
+        (3, msk(2026, 6, 1, 12, 0), "в четверг в девять часов"),
+        (4, msk(2026, 6, 1, 12, 0), "в пятницу в девять часов"),
+        (5, msk(2026, 6, 1, 12, 0), "в субботу в девять часов"),
+        (6, msk(2026, 6, 1, 12, 0), "в воскресенье в девять часов"),
+        (0, msk(2026, 6, 1, 12, 0), "восьмого июня в девять часов"),  # a week ahead: the date
+        (1, msk(2026, 6, 7, 12, 0), "во вторник в девять часов"),
+        (0, msk(2026, 6, 4, 12, 0), "в понедельник в девять часов"),
     ],
 )
 def test_weekday_phrases(weekday: int, now: datetime, phrase: str) -> None:
@@ -345,10 +350,10 @@ def test_weekday_phrases(weekday: int, now: datetime, phrase: str) -> None:
 @pytest.mark.parametrize(
     ("schedule", "now", "phrase"),
     [
-        (MAIN, msk(2026, 6, 1, 6, 0), "today at 8:00 Moscow time"),
-        (MAIN, msk(2026, 6, 5, 21, 0), "tomorrow at 9:00 Moscow time"),
-        (REGIONAL, msk(2026, 6, 5, 19, 0), "on Monday at 9:00 Moscow time"),
-        (REGIONAL, msk(2026, 12, 30, 19, 0), "on 11 January at 9:00 Moscow time"),
+        (MAIN, msk(2026, 6, 1, 6, 0), "today at eight a.m. Moscow time"),
+        (MAIN, msk(2026, 6, 5, 21, 0), "tomorrow at nine a.m. Moscow time"),
+        (REGIONAL, msk(2026, 6, 5, 19, 0), "on Monday at nine a.m. Moscow time"),
+        (REGIONAL, msk(2026, 12, 30, 19, 0), "on January eleventh at nine a.m. Moscow time"),
     ],
 )
 def test_describe_next_opening_en(schedule: Schedule, now: datetime, phrase: str) -> None:
@@ -358,7 +363,23 @@ def test_describe_next_opening_en(schedule: Schedule, now: datetime, phrase: str
 def test_describe_uses_moscow_date_for_callers_abroad() -> None:
     # 22:30 UTC on Friday is already 01:30 on Saturday in Moscow: "today", not "tomorrow".
     now = datetime(2026, 6, 5, 22, 30, tzinfo=UTC)
-    assert describe_next_opening(MAIN, now, lang="en") == "today at 9:00 Moscow time"
+    assert describe_next_opening(MAIN, now, lang="en") == "today at nine a.m. Moscow time"
+
+
+def test_a_callback_slot_is_said_from_and_until_in_words() -> None:
+    now = msk(2026, 11, 25, 22, 30)  # Wednesday night
+    tomorrow = (msk(2026, 11, 26, 9, 0), msk(2026, 11, 26, 9, 15))
+    after_the_weekend = (msk(2026, 11, 30, 13, 45), msk(2026, 11, 30, 14, 0))
+    assert describe_slot(MAIN, now, *tomorrow) == "завтра с девяти до девяти пятнадцати"
+    assert describe_slot(MAIN, now, *after_the_weekend) == (
+        "в понедельник с тринадцати сорока пяти до четырнадцати"
+    )
+    assert describe_slot(MAIN, now, *tomorrow, lang="en") == (
+        "tomorrow between nine a.m. and nine fifteen a.m. Moscow time"
+    )
+    # Given in UTC, said in Moscow time.
+    utc = (datetime(2026, 11, 26, 6, 0, tzinfo=UTC), datetime(2026, 11, 26, 6, 15, tzinfo=UTC))
+    assert describe_slot(MAIN, now, *utc) == "завтра с девяти до девяти пятнадцати"
 
 
 def test_describe_fallbacks() -> None:

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from ivr.actions.callbacks import add_booking, callable_slots, open_booking
 from ivr.calls import ActionContext
+from ivr.engine.spoken_time import date_words
 from ivr.engine.steps import ActionRequest
 from ivr.phones import is_valid_russian, to_e164
 from ivr.requests_directory import DatabaseDirectory, RequestDirectory
-from ivr.schedule import MOSCOW, Schedule, describe_date, iter_slots
+from ivr.schedule import MOSCOW, Schedule, iter_slots
 from ivr.store.requests import create_request
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class LookupRequest:
         return {
             "found": True,
             "status": info.status,
-            "due": describe_date(due, ctx.state.lang) if due else "",
+            "due": date_words(due, ctx.state.lang) if due else "",
             "next_step": info.next_step,
             "overdue": info.is_overdue(ctx.now),
         }

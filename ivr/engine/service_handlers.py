@@ -16,7 +16,7 @@ from ivr.engine.state import Event
 from ivr.engine.steps import ActionRequest, Gather, Record
 from ivr.flows.service_nodes import CallbackNode, TextAlternativeNode, VoicemailNode
 from ivr.phones import is_valid_russian, to_e164
-from ivr.schedule import Schedule, clock_time, describe_day
+from ivr.schedule import Schedule, describe_slot
 
 STAGE = "_stage"
 LAST_EVENT = "_last_event"
@@ -204,13 +204,7 @@ class CallbackHandler:
     def _remember_slot(self, run: Run, start_iso: str, end_iso: str) -> None:
         start, end = datetime.fromisoformat(start_iso), datetime.fromisoformat(end_iso)
         schedule = run.flow.runtime_schedule or Schedule(weekly={})
-        day = describe_day(schedule, run.now, start.date(), run.state.lang)
-        if run.state.lang == "ru":
-            run.state.vars["slot"] = f"{day} с {clock_time(start)} до {clock_time(end)}"
-        else:
-            run.state.vars["slot"] = (
-                f"{day} between {clock_time(start)} and {clock_time(end)} Moscow time"
-            )
+        run.state.vars["slot"] = describe_slot(schedule, run.now, start, end, run.state.lang)
         run.state.vars["slot_start"], run.state.vars["slot_end"] = start_iso, end_iso
 
     def _done(self, node: CallbackNode, run: Run, failed: bool = False) -> Outcome:

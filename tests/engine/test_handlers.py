@@ -264,7 +264,7 @@ def test_a_closed_line_takes_the_closed_branch_and_says_when_it_opens(
 ) -> None:
     saturday = datetime(2026, 11, 28, 12, 0, tzinfo=MOSCOW)
     assert start(scheduled(make_flow), saturday).steps == [
-        ru("closed", "Закрыто, откроемся в понедельник в 9:00."),
+        ru("closed", "Закрыто, откроемся в понедельник в девять часов."),
         Hangup(),
     ]
 
@@ -272,7 +272,7 @@ def test_a_closed_line_takes_the_closed_branch_and_says_when_it_opens(
 def test_the_next_opening_is_said_in_the_call_language(make_flow: MakeFlow) -> None:
     evening = datetime(2026, 11, 25, 19, 0, tzinfo=MOSCOW)
     assert start(scheduled(make_flow, lang="en"), evening).steps == [
-        Say("Closed, we open tomorrow at 9:00 Moscow time.", "en", prompt_id="closed"),
+        Say("Closed, we open tomorrow at nine a.m. Moscow time.", "en", prompt_id="closed"),
         Hangup(),
     ]
 
@@ -286,7 +286,7 @@ def test_a_holiday_takes_the_holiday_branch_or_else_the_closed_one(make_flow: Ma
         )
     )
     assert start(without, holiday).steps == [
-        ru("closed", "Закрыто, откроемся 12 января в 9:00."),
+        ru("closed", "Закрыто, откроемся двенадцатого января в девять часов."),
         Hangup(),
     ]
 

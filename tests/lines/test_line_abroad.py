@@ -180,7 +180,7 @@ def test_callback_times_are_given_in_moscow_time(phone: PhoneFactory) -> None:
         "seven. If this number is correct, press 1. To give another number, press 2."
     ]
     assert spoken(call.press("1")) == [
-        "The earliest free time is today between 10:15 and 10:30 Moscow time. "
+        "The earliest free time is today between ten fifteen a.m. and ten thirty a.m. Moscow time. "
         "To book it, press 1. For a later time, press 2."
     ]
 

@@ -41,6 +41,9 @@ CONFIRM_NUMBER = (
     "шестьдесят семь. Если номер верный, нажмите 1. Чтобы указать другой номер, нажмите 2."
 )
 
+# The first free callback slot offered at 10:00 on a working day (after the booking lead time).
+TODAY_10_15 = "сегодня с десяти пятнадцати до десяти тридцати"
+
 
 def path_of(app: Flask, call: Phone) -> list[str]:
     with app.extensions["ivr"].db.sessions() as session:
@@ -135,11 +138,12 @@ def test_accessible_callback_then_the_request_number_by_sms(
     assert spoken(call.press("2")) == [CONFIRM_NUMBER]
     assert gathers(call.last)[0]["timeout"] == "12"
     assert spoken(call.press("1")) == [
-        "Ближайшее свободное время — сегодня с 10:15 до 10:30. Чтобы записаться, нажмите 1. "
+        "Ближайшее свободное время — сегодня с десяти пятнадцати до десяти тридцати. "
+        "Чтобы записаться, нажмите 1. "
         "Чтобы выбрать более позднее время, нажмите 2."
     ]
     booked = spoken(call.press("1"))
-    assert booked[0].startswith("Готово. Мы позвоним вам сегодня с 10:15 до 10:30. Номер")
+    assert booked[0].startswith(f"Готово. Мы позвоним вам {TODAY_10_15}. Номер")
     assert booked[1] == "Чтобы получить номер обращения и ссылку на чат в СМС, нажмите 1."
     assert call.press("1") == HEAD + slow(SENT) + slow(GOODBYE) + "<Hangup /></Response>"
     (booking,) = bookings(app)
@@ -211,7 +215,7 @@ def test_site_help_callback_is_booked_after_leaving_the_queue(
     assert spoken(call.left_queue()) == [CONFIRM_NUMBER]
     call.press("1")
     done = call.press("1")
-    assert spoken(done)[0].startswith("Готово. Мы позвоним вам сегодня с 10:15 до 10:30.")
+    assert spoken(done)[0].startswith(f"Готово. Мы позвоним вам {TODAY_10_15}.")
     assert done.endswith(say(GOODBYE) + "<Hangup /></Response>")
     assert path_of(app, call) == ["greeting", "to_navigation", "callback", "bye"]
     (booking,) = bookings(app)
@@ -322,12 +326,13 @@ def test_main_line_queue_callback_books_the_next_slot(app: Flask, phone: PhoneFa
     call.queue_key("1", 70)
     assert spoken(call.left_queue()) == [CONFIRM_NUMBER]
     assert spoken(call.press("1")) == [
-        "Ближайшее свободное время — сегодня с 10:15 до 10:30. Чтобы записаться, нажмите 1. "
+        "Ближайшее свободное время — сегодня с десяти пятнадцати до десяти тридцати. "
+        "Чтобы записаться, нажмите 1. "
         "Чтобы выбрать более позднее время, нажмите 2."
     ]
     done = call.press("1")
     assert re.match(
-        r"Готово\. Мы позвоним вам сегодня с 10:15 до 10:30\. Номер обращения: [а-я ,]+\.$",
+        rf"Готово\. Мы позвоним вам {TODAY_10_15}\. Номер обращения: [а-я ,]+\.$",
         spoken(done)[0],
     )
     assert done.endswith(say(GOODBYE) + "<Hangup /></Response>")
@@ -350,5 +355,5 @@ def test_main_line_queue_callback_near_closing_is_booked_for_the_next_morning(
     call.press("0")
     call.left_queue()
     assert spoken(call.press("1"))[0].startswith(
-        "Ближайшее свободное время — завтра с 9:00 до 9:15."
+        "Ближайшее свободное время — завтра с девяти до девяти пятнадцати."
     )

@@ -32,10 +32,11 @@ def test_booking_confirms_number_offers_slot_and_tells_request(
         "сорок пять, шестьдесят семь." in confirm.get_data(as_text=True)
     )
     offer = twilio.post("/voice/step?turn=2", call_params(sid=sid, Digits="1"))
-    assert "Ближайшее свободное время — завтра с 9:00 до 9:15." in offer.get_data(as_text=True)
+    offered = "Ближайшее свободное время — завтра с девяти до девяти пятнадцати."
+    assert offered in offer.get_data(as_text=True)
     booked = twilio.post("/voice/step?turn=3", call_params(sid=sid, Digits="1"))
     text = booked.get_data(as_text=True)
-    assert "Готово. Мы позвоним вам завтра с 9:00 до 9:15. Номер обращения:" in text
+    assert "Готово. Мы позвоним вам завтра с девяти до девяти пятнадцати. Номер обращения:" in text
     assert text.endswith("<Hangup /></Response>")
     with app.extensions["ivr"].db.sessions() as session:
         [callback] = session.scalars(select(Callback)).all()
@@ -64,7 +65,7 @@ def test_one_open_booking_per_number(twilio: TwilioWebhooks, clock: Clock) -> No
     twilio.post("/voice/step?turn=3", call_params(sid=first, From="+79160000001", Digits="1"))
     second = "CA" + "4" * 32
     again = to_offer(twilio, second, "+79160000001")
-    assert "У вас уже заказан обратный звонок: завтра с 9:00 до 9:15." in again
+    assert "У вас уже заказан обратный звонок: завтра с девяти до девяти пятнадцати." in again
 
 
 def test_fifty_simultaneous_bookings_of_a_slot_for_three_give_three(
@@ -73,7 +74,7 @@ def test_fifty_simultaneous_bookings_of_a_slot_for_three_give_three(
     clock.set(2026, 11, 25, 22, 30)
     callers = [(f"CA{n:032d}", f"+7916{n:07d}") for n in range(50)]
     for sid, caller in callers:
-        assert "завтра с 9:00 до 9:15" in to_offer(twilio, sid, caller)
+        assert "завтра с девяти до девяти пятнадцати" in to_offer(twilio, sid, caller)
 
     def book(call: tuple[str, str]) -> str:
         sid, caller = call
@@ -84,8 +85,9 @@ def test_fifty_simultaneous_bookings_of_a_slot_for_three_give_three(
     with ThreadPoolExecutor(max_workers=50) as pool:
         answers = list(pool.map(book, callers))
 
-    booked = [a for a in answers if "Готово. Мы позвоним вам завтра с 9:00 до 9:15." in a]
-    moved_on = [a for a in answers if "Ближайшее свободное время — завтра с 9:15 до 9:30." in a]
+    first, second = "с девяти до девяти пятнадцати", "с девяти пятнадцати до девяти тридцати"
+    booked = [a for a in answers if f"Готово. Мы позвоним вам завтра {first}." in a]
+    moved_on = [a for a in answers if f"Ближайшее свободное время — завтра {second}." in a]
     assert len(booked) == 3
     assert len(moved_on) == 47
     with app.extensions["ivr"].db.sessions() as session:

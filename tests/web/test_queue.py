@@ -108,6 +108,6 @@ def test_outside_calling_hours_an_immediate_callback_offers_the_next_slot_instea
     offer = phone.post("/voice/step?turn=2", call_params(To="+74950000002", QueueResult="leave"))
     text = offer.get_data(as_text=True)
     assert "в ближайшие" not in text
-    assert "Ближайшее свободное время — сегодня с 9:00 до 9:15." in text
+    assert "Ближайшее свободное время — сегодня с девяти до девяти пятнадцати." in text
     with queue_app.extensions["ivr"].db.sessions() as session:
         assert session.scalars(select(Callback)).all() == []

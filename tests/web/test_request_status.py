@@ -367,7 +367,7 @@ def test_spoken_number_is_read_back_in_groups_and_confirmed_with_1(
 
     assert status.says[:3] == [
         "Обращение сто двадцать три, четыреста пятьдесят шесть. Статус: в работе.",
-        "Срок ответа — до 27 ноября.",
+        "Срок ответа — до двадцать седьмого ноября.",
         "Дождитесь ответа специалиста в личном кабинете.",
     ]
     # Not overdue: back to the main menu.
@@ -438,7 +438,7 @@ def test_the_deadline_is_the_moscow_date(make_app: AppFactory, clock: Clock) -> 
     to_status_line(caller, clock)
     caller.speak()
 
-    assert "Срок ответа — до 28 ноября." in caller.press("1").says
+    assert "Срок ответа — до двадцать восьмого ноября." in caller.press("1").says
 
 
 def test_after_hours_the_status_is_told_and_the_night_menu_follows(
@@ -574,7 +574,7 @@ def test_after_hours_three_misses_say_nobody_works_and_return_to_the_menu(
     third = caller.silence()
 
     assert third.says[0] == NOT_UNDERSTOOD
-    assert third.says[1] == "Специалисты сейчас не работают. Линия откроется завтра в 8:00."
+    assert third.says[1] == "Специалисты сейчас не работают. Линия откроется завтра в восемь часов."
     assert third.says[-1].startswith(AFTER_HOURS_MENU_START)
 
 
@@ -610,7 +610,7 @@ def test_an_overdue_request_offers_escalation_and_1_escalates_with_a_priority_ca
 
     assert offer.says == [
         "Обращение семьсот семьдесят семь, восемьсот восемьдесят восемь. Статус: в работе.",
-        "Срок ответа — до 20 ноября.",
+        "Срок ответа — до двадцатого ноября.",
         "Дождитесь ответа специалиста в личном кабинете.",
         OVERDUE_OFFER,
     ]

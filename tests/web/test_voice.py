@@ -40,7 +40,7 @@ def test_after_hours_call_hears_next_opening_and_the_options(
     assert response.get_data(as_text=True) == (
         HEAD
         + GREETING
-        + say("Сейчас линия не работает. Мы откроемся завтра в 8:00.")
+        + say("Сейчас линия не работает. Мы откроемся завтра в восемь часов.")
         + '<Gather action="/voice/step?turn=1" hints="сообщени, голосов, запис, перезвон, '
         "обратн, звонок, статус, обращени, заявк, чат, почт, приложени, связ, оператор, "
         'специалист, человек" input="dtmf speech" language="ru-RU" method="POST" '
