@@ -60,6 +60,8 @@ class Settings(BaseModel):
     sms_from: str = ""
     # The dispatcher: when it may dial (Moscow time), how often and how long between tries.
     calling_hours: str = "09:00-20:00"
+    # Whether the dispatcher calls on public holidays and transferred days off too.
+    calling_on_holidays: bool = False
     callback_retry_minutes: int = Field(default=15, ge=1)
     callback_max_attempts: int = Field(default=3, ge=1)
     worker_interval: float = Field(default=15.0, gt=0)

@@ -7,7 +7,8 @@ Each pass, in this order:
    ``failed`` when it has used every attempt. With one, Twilio is asked about the call: a call
    still going on (a long talk with an operator) is left alone, an ended one is applied as its
    lost status callback would have been.
-2. Outside the calling hours (``IVR_CALLING_HOURS``, Moscow time) nothing is claimed: the due
+2. Outside the calling hours (``IVR_CALLING_HOURS``, Moscow time; not on public holidays and
+   transferred days off unless ``IVR_CALLING_ON_HOLIDAYS``) nothing is claimed: the due
    bookings are only counted as waiting. Inside them, due bookings (``booked`` or ``retry`` with
    ``next_attempt_at <= now``) are claimed in one short transaction: ``SELECT … FOR UPDATE SKIP
    LOCKED`` on PostgreSQL (SQLite's ``BEGIN IMMEDIATE`` lets one writer in at a time), set to
@@ -41,7 +42,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from ivr.config import Settings
 from ivr.privacy import mask_phone
 from ivr.recordings import RecordingFetcher
-from ivr.schedule import MOSCOW
+from ivr.schedule import MOSCOW, is_public_day_off
 from ivr.store.db import Database
 from ivr.store.models import Callback, stored_utc
 from ivr.twilio_api import make_client
@@ -59,6 +60,7 @@ __all__ = [
     "apply_call_result",
     "callback_status_url",
     "callback_voice_url",
+    "calling_hours",
     "parse_calling_hours",
 ]
 
@@ -90,29 +92,39 @@ class CallingHours:
     """When calls may be placed: ``[start, end)`` in Moscow wall time, in seconds of the day.
 
     ``end`` may be ``24:00`` (midnight at the end of the day); ``start > end`` is an overnight
-    range such as ``22:00-06:00``.
+    range such as ``22:00-06:00``. Unless ``on_holidays``, nobody is called on a public holiday
+    or a transferred day off of the Russian production calendar.
     """
 
     start: int
     end: int
+    on_holidays: bool = False
 
     def contains(self, moment: datetime) -> bool:
         """True when ``moment`` (aware, any zone) is inside the hours in Moscow time."""
         local = moment.astimezone(MOSCOW)
+        if not self.on_holidays and is_public_day_off(local.date()):
+            return False
         second = local.hour * 3600 + local.minute * 60 + local.second
         if self.start < self.end:
             return self.start <= second < self.end
         return second >= self.start or second < self.end
 
     def __str__(self) -> str:
-        return f"{_clock_text(self.start)}-{_clock_text(self.end)}"
+        days = "" if self.on_holidays else " (not on public holidays)"
+        return f"{_clock_text(self.start)}-{_clock_text(self.end)}{days}"
 
 
 def _clock_text(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
-def parse_calling_hours(text: str) -> CallingHours:
+def calling_hours(settings: Settings) -> CallingHours:
+    """The calling hours the settings give (``IVR_CALLING_HOURS``, ``IVR_CALLING_ON_HOLIDAYS``)."""
+    return parse_calling_hours(settings.calling_hours, on_holidays=settings.calling_on_holidays)
+
+
+def parse_calling_hours(text: str, *, on_holidays: bool = False) -> CallingHours:
     """``"09:00-20:00"`` → :class:`CallingHours`; :class:`CallingHoursError` when malformed."""
     match = _HOURS.match(text)
     if match is None:
@@ -122,11 +134,11 @@ def parse_calling_hours(text: str) -> CallingHours:
         raise CallingHoursError(f"calling hours {text!r} name a time that does not exist")
     start, end = sh * 3600 + sm * 60, eh * 3600 + em * 60
     if end == _DAY_SECONDS and start == 0:
-        return CallingHours(0, _DAY_SECONDS)
+        return CallingHours(0, _DAY_SECONDS, on_holidays)
     end %= _DAY_SECONDS
     if start == end:
         raise CallingHoursError(f"calling hours {text!r} are empty")
-    return CallingHours(start, end)
+    return CallingHours(start, end, on_holidays)
 
 
 @dataclass
@@ -287,7 +299,7 @@ class Dispatcher:
         )
         self.caller_id = caller_id if caller_id is not None else settings.callback_caller_id
         self.batch_size = batch_size
-        self.hours = parse_calling_hours(settings.calling_hours)
+        self.hours = calling_hours(settings)
         self.voicemails = voicemails or VoicemailStore(
             db, RecordingFetcher.from_settings(settings), settings.recordings_dir
         )

@@ -16,7 +16,8 @@ from ivr.store.db import Database
 @click.command()
 @click.option("--once", is_flag=True, help="Run a single pass and exit.")
 def worker(once: bool) -> None:
-    """Dial due callbacks (within IVR_CALLING_HOURS) and retry voicemail downloads.
+    """Dial due callbacks (within IVR_CALLING_HOURS, not on public holidays unless
+    IVR_CALLING_ON_HOLIDAYS) and retry voicemail downloads.
 
     A pass runs every IVR_WORKER_INTERVAL seconds and prints one line of counts; SIGTERM or
     Ctrl-C stops the worker after the pass in progress.

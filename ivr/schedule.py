@@ -51,6 +51,7 @@ __all__ = [
     "describe_slot",
     "hours_on",
     "is_open",
+    "is_public_day_off",
     "next_opening",
     "open_intervals",
     "state_at",
@@ -213,6 +214,11 @@ def day_kind(schedule: Schedule, d: date) -> DayKind:
     if d.weekday() in cal.weekend:
         return DayKind.WORKING_SATURDAY if d in cal.weekend_workdays else DayKind.WEEKEND
     return DayKind.WORKDAY
+
+
+def is_public_day_off(d: date, calendar: str = "RU") -> bool:
+    """True on a public holiday or a transferred day off of the production calendar."""
+    return d in _calendar(calendar, d.year)
 
 
 def hours_on(schedule: Schedule, d: date) -> tuple[TimeRange, ...]:

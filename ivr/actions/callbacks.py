@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ivr.calls import ActionContext
 from ivr.config import Settings
-from ivr.dispatcher import parse_calling_hours
+from ivr.dispatcher import calling_hours
 from ivr.engine.steps import ActionRequest
 from ivr.schedule import MOSCOW, Schedule, iter_slots
 from ivr.store.models import OPEN_CALLBACK_STATUSES, Callback, CallbackSlot, stored_utc
@@ -62,9 +62,9 @@ def _booked(session: Session, line: str, starts: list[datetime]) -> dict[datetim
 def callable_slots(
     settings: Settings, slots: list[tuple[datetime, datetime]]
 ) -> list[tuple[datetime, datetime]]:
-    """Only slots the dispatcher may dial in (``IVR_CALLING_HOURS``): never promise a time
-    we will not call."""
-    hours = parse_calling_hours(settings.calling_hours)
+    """Only slots the dispatcher may dial in (``IVR_CALLING_HOURS``, and not on a public
+    holiday unless ``IVR_CALLING_ON_HOLIDAYS``): never promise a time we will not call."""
+    hours = calling_hours(settings)
     return [
         (start, end)
         for start, end in slots
@@ -159,7 +159,7 @@ def book_callback(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any
     try:
         with ctx.session.begin_nested():
             immediate = bool(args.get("immediate"))
-            if immediate and not parse_calling_hours(ctx.settings.calling_hours).contains(ctx.now):
+            if immediate and not calling_hours(ctx.settings).contains(ctx.now):
                 # Nobody calls now: the caller is offered the next slot we will dial in.
                 return {"ok": False}
             # An immediate callback is a priority: it does not wait for room in a slot.

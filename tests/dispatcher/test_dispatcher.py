@@ -167,6 +167,56 @@ def test_a_retry_that_falls_after_hours_waits_until_they_open(
     assert load(cb).attempts == 2
 
 
+def test_a_retry_that_falls_on_a_public_holiday_waits_for_the_next_working_day(
+    dispatcher: Dispatcher,
+    dispatch_settings: Settings,
+    db: Database,
+    stub: TwilioStub,
+    add_callback: Add,
+    load: Load,
+    clock: Clock,
+) -> None:
+    # Tuesday 3 November, late: the retry falls on Unity Day (Wednesday 4 November).
+    clock.set(2026, 11, 3, 19, 50)
+    cb = add_callback()
+    dispatcher.run_once()
+    assert apply_call_result(db, cb, "no-answer", clock(), dispatch_settings)
+
+    for moment in ((2026, 11, 4, 9, 0), (2026, 11, 4, 13, 0), (2026, 11, 4, 19, 59)):
+        clock.set(*moment)
+        assert counts(dispatcher.run_once()) == (0, 0, 0, 1)
+    assert load(cb).status == "retry"
+    clock.set(2026, 11, 5, 9, 0)
+    assert counts(dispatcher.run_once()) == (1, 1, 0, 0)
+    assert len(stub.calls) == 2
+
+
+def test_calling_on_holidays_can_be_allowed(
+    make_dispatcher: MakeDispatcher,
+    database_url: str,
+    tmp_path: Path,
+    stub: TwilioStub,
+    add_callback: Add,
+    clock: Clock,
+) -> None:
+    settings = make_settings(
+        database_url, tmp_path, twilio_api_base=stub.base_url, calling_on_holidays=True
+    )
+    clock.set(2026, 11, 4, 10, 0)
+    add_callback(next_attempt_at=moscow(2026, 11, 4, 9, 0))
+    dispatcher = make_dispatcher(settings)
+    assert str(dispatcher.hours) == "09:00-20:00"
+    assert counts(dispatcher.run_once()) == (1, 1, 0, 0)
+
+
+def test_calling_hours_say_whether_holidays_count() -> None:
+    assert str(parse_calling_hours("09:00-20:00")) == "09:00-20:00 (not on public holidays)"
+    assert not parse_calling_hours("00:00-24:00").contains(moscow(2027, 1, 1, 12, 0))
+    assert not parse_calling_hours("00:00-24:00").contains(moscow(2026, 1, 9, 12, 0))  # moved
+    assert parse_calling_hours("00:00-24:00").contains(moscow(2026, 11, 5, 12, 0))
+    assert parse_calling_hours("00:00-24:00", on_holidays=True).contains(moscow(2027, 1, 1, 12))
+
+
 def test_calling_hours_are_configurable(
     make_dispatcher: MakeDispatcher,
     database_url: str,

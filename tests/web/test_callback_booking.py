@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import func, select
 
 from ivr.store.models import Callback, CallbackSlot, Request
-from tests.conftest import Clock, TwilioWebhooks, call_params
+from ivr.web import create_app
+from tests.conftest import Clock, TwilioWebhooks, call_params, make_settings
 
 
 def to_offer(twilio: TwilioWebhooks, sid: str, caller: str) -> str:
@@ -94,3 +96,22 @@ def test_fifty_simultaneous_bookings_of_a_slot_for_three_give_three(
         assert session.scalar(select(func.count()).select_from(Callback)) == 3
         [slot] = session.scalars(select(CallbackSlot)).all()
         assert slot.booked == 3
+
+
+def test_no_callback_is_offered_on_a_public_holiday(twilio: TwilioWebhooks, clock: Clock) -> None:
+    # Tuesday night before Unity Day (Wednesday 4 November): the line works short hours on
+    # the holiday, but the dispatcher calls nobody then, so the offer is Thursday's.
+    clock.set(2026, 11, 3, 22, 30)
+    offer = to_offer(twilio, "CA" + "4" * 32, "+79161234567")
+    assert "Ближайшее свободное время — пятого ноября с девяти до девяти пятнадцати." in offer
+
+
+def test_calling_on_holidays_can_be_allowed(
+    database_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    settings = make_settings(database_url, tmp_path, calling_on_holidays=True)
+    app = create_app(settings, clock=clock)
+    clock.set(2026, 11, 3, 22, 30)
+    offer = to_offer(TwilioWebhooks(app.test_client()), "CA" + "4" * 32, "+79161234567")
+    assert "Ближайшее свободное время — завтра с девяти до девяти пятнадцати." in offer
+    app.extensions["ivr"].db.dispose()
