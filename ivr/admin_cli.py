@@ -97,7 +97,7 @@ def callbacks() -> None:
 @click.option(
     "--status",
     multiple=True,
-    help="booked, dialing, retry, completed, failed, canceled (repeatable).",
+    help="booked, dialing, retry, completed, failed, expired, canceled (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def callbacks_list(status: tuple[str, ...], as_json: bool) -> None:

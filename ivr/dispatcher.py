@@ -16,6 +16,9 @@ Each pass, in this order:
    any transaction, so several workers on several machines never dial one booking twice.
 3. Voicemail downloads that failed earlier are tried again.
 
+A booking still not reached ``IVR_CALLBACK_EXPIRY_HOURS`` after its slot ended is not dialled
+any more: it is marked ``expired`` (before step 2), its request kept for a person to follow up.
+
 The outcome of a call arrives later as Twilio's status callback, which the web app hands to
 :func:`apply_call_result`: ``completed`` ends the booking; ``busy``, ``no-answer``, ``failed``
 and ``canceled`` schedule a retry after ``IVR_CALLBACK_RETRY_MINUTES`` until
@@ -152,6 +155,7 @@ class PassReport:
     waiting_outside_hours: int = 0
     voicemails_retried: int = 0
     stale_reclaimed: int = 0
+    expired: int = 0
 
     def summary(self) -> str:
         """One line for the worker's output (no personal data)."""
@@ -159,7 +163,7 @@ class PassReport:
             f"{self.at.astimezone(MOSCOW):%Y-%m-%d %H:%M:%S} MSK: claimed {self.claimed}, "
             f"placed {self.placed}, failed to place {self.failed_to_place}, "
             f"waiting outside hours {self.waiting_outside_hours}, "
-            f"stale reclaimed {self.stale_reclaimed}, "
+            f"stale reclaimed {self.stale_reclaimed}, expired {self.expired}, "
             f"voicemails retried {self.voicemails_retried}"
         )
 
@@ -312,6 +316,7 @@ class Dispatcher:
         now = _aware_now(self.clock)
         report = PassReport(at=now)
         report.stale_reclaimed = self.reclaim_stale(now)
+        report.expired = self.expire_overdue(now)
         if self.hours.contains(now):
             claims = self.claim(now)
             report.claimed = len(claims)
@@ -386,6 +391,32 @@ class Dispatcher:
         for callback_id, sid in to_check:
             resolved += self._check_call(callback_id, sid, now)
         return resolved
+
+    def expire_overdue(self, now: datetime) -> int:
+        """Stop dialling bookings whose slot ended more than ``callback_expiry_hours`` ago
+        (the worker was down, or every try fell outside the calling hours): a call days late
+        about a slot the caller has forgotten helps nobody. They stay in the table as
+        ``expired`` with their request, for a person to follow up."""
+        moment = stored_utc(now)
+        limit = moment - timedelta(hours=self.settings.callback_expiry_hours)
+        with self.db.transaction() as session:
+            overdue = session.scalars(
+                select(Callback)
+                .where(Callback.status.in_(DUE_STATUSES), Callback.slot_end < limit)
+                .order_by(Callback.id)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for callback in overdue:
+                callback.status = "expired"
+                callback.last_result = "expired"
+                callback.updated_at = moment
+                log.warning(
+                    "callback %s to %s: not reached within %d h of its slot; expired",
+                    callback.id,
+                    mask_phone(callback.phone),
+                    self.settings.callback_expiry_hours,
+                )
+        return len(overdue)
 
     def _give_up_on_dial(self, callback: Callback, moment: datetime) -> None:
         """A dial that produced no call: retry at once, or fail when out of attempts."""

@@ -121,7 +121,7 @@ class Callback(Base):
     request_number: Mapped[str] = mapped_column(String(10))
     slot_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     slot_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # booked, dialing, retry, completed, failed, canceled
+    # booked, dialing, retry, completed, failed, expired (not reached in time), canceled
     status: Mapped[str] = mapped_column(String(16), default="booked")
     priority: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ivr.config import Settings
 from ivr.dispatcher import (
@@ -764,3 +764,39 @@ def test_the_report_line_has_the_counts_and_no_phone_numbers(
     assert line.startswith("2026-11-25 10:00:00 MSK: claimed 1, placed 1, failed to place 0")
     assert "waiting outside hours 0" in line and "voicemails retried 0" in line
     assert "9161234567" not in line
+
+
+def test_a_booking_not_reached_long_after_its_slot_expires_and_frees_the_number(
+    dispatcher: Dispatcher,
+    stub: TwilioStub,
+    add_callback: Add,
+    load: Load,
+    clock: Clock,
+    db: Database,
+) -> None:
+    # The worker was down over a long weekend: one slot ended 73 hours ago, one 71.
+    now = clock()
+    stale = add_callback(
+        phone="+79161110001",
+        slot_start=now - timedelta(hours=73, minutes=15),
+        slot_end=now - timedelta(hours=73),
+        next_attempt_at=now - timedelta(hours=73, minutes=15),
+    )
+    late = add_callback(
+        phone="+79161110002",
+        slot_start=now - timedelta(hours=71, minutes=15),
+        slot_end=now - timedelta(hours=71),
+        next_attempt_at=now - timedelta(hours=71, minutes=15),
+    )
+
+    report = dispatcher.run_once()
+
+    assert (report.expired, report.claimed, report.placed) == (1, 1, 1)
+    assert "expired 1" in report.summary()
+    assert (load(stale).status, load(stale).last_result) == ("expired", "expired")
+    assert load(late).status == "dialing"
+    assert stub.calls_by_query("Url", "callback") == {str(late): 1}
+    # An expired booking is not an open one: the number may book again.
+    add_callback(phone="+79161110001")
+    with db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Callback)) == 3
