@@ -13,6 +13,7 @@ from datetime import datetime
 from ivr.engine.state import CallState
 from ivr.engine.steps import ActionRequest, Pause, Say, Step
 from ivr.flows.model import Flow, Profile
+from ivr.flows.nodes import split_prompt_ref
 from ivr.schedule import describe_next_opening
 
 
@@ -80,21 +81,26 @@ class Run:
         """The accessibility profile in force for this call (plain when none)."""
         return self.flow.profile_named(self.state.profile)
 
-    def text(self, prompt_id: str) -> str:
-        """A prompt's text in the call's language, with ``{values}`` filled in."""
-        template = self.flow.prompt_text(self.state.lang, prompt_id)
+    def text(self, ref: str) -> str:
+        """A prompt's text, ``{values}`` filled in: in the call's language, or the one the
+        flow names (``id@lang``)."""
+        prompt_id, fixed = split_prompt_ref(ref)
+        template = self.flow.prompt_text(fixed or self.state.lang, prompt_id)
         if "{" not in template:
             return template
         return _FORMATTER.vformat(template, (), _Values(self))
 
-    def prompts(self, prompt_ids: list[str]) -> list[Say | Pause]:
-        """``Say`` steps for a list of prompt ids."""
+    def prompts(self, prompt_refs: list[str]) -> list[Say | Pause]:
+        """``Say`` steps for prompts as a flow names them (``id``, or ``id@lang`` for a prompt
+        said in one language whatever the call's)."""
         profile = self.profile
         spoken: list[Say | Pause] = []
-        for pid in prompt_ids:
+        for ref in prompt_refs:
+            prompt_id, fixed = split_prompt_ref(ref)
             if spoken and profile.pause:
                 spoken.append(Pause(profile.pause))
-            spoken.append(Say(self.text(pid), self.state.lang, prompt_id=pid, rate=profile.rate))
+            lang = fixed or self.state.lang
+            spoken.append(Say(self.text(ref), lang, prompt_id=prompt_id, rate=profile.rate))
         return spoken
 
     def say(self, prompt_ids: list[str]) -> None:

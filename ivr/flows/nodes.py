@@ -35,6 +35,14 @@ PROMPT_IDS = _PromptIds()
 PromptList = Annotated[list[str], BeforeValidator(_as_list), PROMPT_IDS]
 
 
+def split_prompt_ref(ref: str) -> tuple[str, str | None]:
+    """A prompt as a flow names it: ``"for_english@en"`` is the prompt ``for_english`` spoken
+    in English whatever the call's language (the language choice, say); a plain id is spoken
+    in the call's language. ``(prompt id, fixed language or None)``."""
+    prompt_id, at, lang = ref.partition("@")
+    return prompt_id, (lang if at else None)
+
+
 def prompt_fields(model: type[BaseModel]) -> list[str]:
     """The names of a model's fields that hold prompt ids (declared as ``PromptList``)."""
     return [name for name, info in model.model_fields.items() if PROMPT_IDS in info.metadata]

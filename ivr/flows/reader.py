@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ivr.flows.model import WEEKDAYS, Defaults, Flow, Profile, parse_ranges, parse_weekdays
-from ivr.flows.nodes import NODE_KINDS, Node, prompt_fields
+from ivr.flows.nodes import NODE_KINDS, Node, prompt_fields, split_prompt_ref
 from ivr.flows.problems import Problem
 from ivr.flows.yamlio import LocatedList, LocatedMap, line_of, parse_yaml
 
@@ -250,9 +250,9 @@ def read_flow(
     languages = fields.get("languages") or ["ru"]
     if isinstance(languages, str):
         languages = [languages]
-    fields["prompts"] = {
-        str(lang): dict(prompts[str(lang)].texts) for lang in languages if str(lang) in prompts
-    }
+    # Every catalog: a prompt may be spoken in a language the flow does not offer
+    # ("for_english@en"); what the flow does not speak is trimmed below.
+    fields["prompts"] = {lang: dict(catalog.texts) for lang, catalog in prompts.items()}
     fields["source"] = shown
     try:
         flow = Flow.model_validate({**fields, "nodes": nodes})
@@ -263,9 +263,11 @@ def read_flow(
     if problems:
         return None, source, problems
     # Keep only the prompts this flow speaks, so its snapshot and version depend on nothing else.
-    used = _prompt_ids_used(flow)
+    spoken = _prompts_spoken(flow)
     trimmed = {
-        lang: {k: v for k, v in texts.items() if k in used} for lang, texts in flow.prompts.items()
+        lang: kept
+        for lang, texts in flow.prompts.items()
+        if (kept := {k: v for k, v in texts.items() if (lang, k) in spoken})
     }
     return flow.model_copy(update={"prompts": trimmed}), source, problems
 
@@ -323,11 +325,16 @@ def _schedule_problems(schedule: Any, path: str) -> list[Problem]:
     return problems
 
 
-def _prompt_ids_used(flow: Flow) -> set[str]:
-    used = {pid for name in prompt_fields(Defaults) for pid in getattr(flow.defaults, name)}
+def _prompts_spoken(flow: Flow) -> set[tuple[str, str]]:
+    """(language, prompt id) of every text the flow may speak."""
+    refs = {ref for name in prompt_fields(Defaults) for ref in getattr(flow.defaults, name)}
     for node in flow.nodes.values():
-        used.update(node.prompt_ids())
-    return used
+        refs.update(node.prompt_ids())
+    spoken: set[tuple[str, str]] = set()
+    for ref in refs:
+        prompt_id, fixed = split_prompt_ref(ref)
+        spoken.update((lang, prompt_id) for lang in ([fixed] if fixed else flow.languages))
+    return spoken
 
 
 def _read_profiles(raw: Any, path: str, line: int, profiles: dict[str, Profile]) -> list[Problem]:

@@ -12,7 +12,14 @@ from collections.abc import Iterable
 
 from ivr.flows.caller_rules import check_caller_rules
 from ivr.flows.model import Defaults, Flow
-from ivr.flows.nodes import KEYPAD_KEYS, OPERATOR_KEY, REPEAT_KEY, MenuNode, prompt_fields
+from ivr.flows.nodes import (
+    KEYPAD_KEYS,
+    OPERATOR_KEY,
+    REPEAT_KEY,
+    MenuNode,
+    prompt_fields,
+    split_prompt_ref,
+)
 from ivr.flows.problems import Problem
 from ivr.flows.reader import FlowSource, PromptCatalog
 from ivr.flows.yamlio import LocatedList, LocatedMap
@@ -339,10 +346,21 @@ def _check_prompts(
                     f"the flow offers language '{lang}' but there is no prompts/{lang}.yaml",
                 )
             )
+    for owner, path, line, ref in _prompt_refs(flow, source):
+        prompt_id, fixed = split_prompt_ref(ref)
+        if fixed is not None and fixed not in prompts:
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"{owner}: prompt '{ref}' is to be said in '{fixed}' but there is no "
+                    f"prompts/{fixed}.yaml",
+                )
+            )
             continue
-        catalog = prompts[lang]
-        for owner, path, line, prompt_id in _prompt_refs(flow, source):
-            if prompt_id not in catalog.texts:
+        for lang in [fixed] if fixed else flow.languages:
+            catalog = prompts.get(lang)
+            if catalog is not None and prompt_id not in catalog.texts:
                 problems.append(
                     Problem(
                         path, line, f"{owner}: prompt '{prompt_id}' has no text in {catalog.path}"

@@ -381,3 +381,32 @@ def test_an_unanswered_dial_without_on_fail_says_goodbye(ends: Flow) -> None:
     assert dialled.steps == [Dial("+74957654321", 30)]
     turn = then(ends, dialled, Event("dial", data={"status": "busy"}))
     assert turn.steps == [ru("goodbye", "До свидания."), Hangup()]
+
+
+FIXED_LANGUAGE = """
+name: fixed
+start: menu
+defaults: {operator: desk}
+nodes:
+  menu:
+    kind: menu
+    say: [menu, menu@en]
+    options:
+      "1": {go: bye}
+  desk: {kind: queue, queue: desk}
+  bye: {kind: hangup, say: [goodbye@en]}
+"""
+
+
+def test_a_prompt_named_with_a_language_is_said_in_it_in_a_russian_call(
+    make_flow: MakeFlow,
+) -> None:
+    flow = make_flow(FIXED_LANGUAGE)
+    first = start(flow)
+    assert first.state.lang == "ru"
+    [menu] = first.steps
+    assert isinstance(menu, Gather)
+    assert menu.prompts == (ru("menu", "Меню."), Say("Menu.", "en", prompt_id="menu"))
+    assert then(flow, first, digits("1")).steps[0] == Say("Goodbye.", "en", prompt_id="goodbye")
+    # Only what the flow says is kept: the Russian goodbye is not.
+    assert flow.prompts == {"ru": {"menu": "Меню."}, "en": {"menu": "Menu.", "goodbye": "Goodbye."}}

@@ -126,6 +126,16 @@ CASES = [
         id="prompt-missing-in-one-language",
     ),
     pytest.param(
+        "invalid/fixed_language_prompts.yaml",
+        [
+            "invalid/fixed_language_prompts.yaml:15: node 'tip': prompt 'tip' has no text in "
+            "prompts/en.yaml",
+            "invalid/fixed_language_prompts.yaml:15: node 'tip': prompt 'tip@de' is to be said "
+            "in 'de' but there is no prompts/de.yaml",
+        ],
+        id="prompt-in-a-fixed-language-missing",
+    ),
+    pytest.param(
         "invalid/missing_default_prompt.yaml",
         [
             "invalid/missing_default_prompt.yaml:7: defaults: prompt 'silence' has no text in "
@@ -223,7 +233,9 @@ def test_every_invalid_fixture_has_a_case(fixtures_dir: Path) -> None:
     assert files == {case.values[0] for case in CASES}
 
 
-@pytest.mark.parametrize("name", ["valid/minimal.yaml", "valid/bilingual.yaml"])
+@pytest.mark.parametrize(
+    "name", ["valid/minimal.yaml", "valid/bilingual.yaml", "valid/fixed_language.yaml"]
+)
 def test_valid_fixtures_have_no_problems(
     problems_of: Callable[[str], list[str]], name: str
 ) -> None:

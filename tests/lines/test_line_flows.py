@@ -129,6 +129,8 @@ def test_every_greeting_warns_about_passwords(shipped: FlowSet) -> None:
 def test_english_prompts_of_the_abroad_line_are_english(shipped: FlowSet) -> None:
     abroad = shipped.flows["abroad"]
     english = abroad.prompts["en"]
-    assert set(english) == set(abroad.prompts["ru"])
+    # Everything in both languages, and the offer of English said only in English.
+    assert set(english) == {*abroad.prompts["ru"], "for_english"}
     for prompt_id, text in english.items():
         assert not re.search(r"[А-Яа-яЁё]", text), prompt_id
+    assert "English" not in abroad.prompts["ru"]["language_choice"]

@@ -10,6 +10,7 @@ from tests.lines.conftest import (
     AFTER_HOURS_HINTS,
     AFTER_HOURS_MENU,
     CONNECTING,
+    EN,
     HEAD,
     LINES,
     MAIN_HINTS,
@@ -90,7 +91,11 @@ def test_regional_lines(
 
 LANGUAGE_CHOICE = (
     "Здравствуйте! Вы позвонили в службу поддержки портала Госуслуги. "
-    "Чтобы продолжить на русском языке, нажмите 1. For English, press 2."
+    "Чтобы продолжить на русском языке, нажмите 1."
+)
+# Said by the English voice in the same menu.
+FOR_ENGLISH = (
+    "Hello! You have reached the support line of the Gosuslugi portal. For English, press 2."
 )
 ACCESSIBLE_MENU = [
     "Чтобы поговорить со специалистом, скажите «специалист» или нажмите 0.",
@@ -115,6 +120,7 @@ ROUND_THE_CLOCK = {
     "abroad": gather(
         1,
         say(LANGUAGE_CHOICE),
+        say(FOR_ENGLISH, voice=EN),
         hints="русск, russian, english, английск, инглиш, оператор, специалист, человек, "
         "operator, agent",
     ),
