@@ -174,7 +174,6 @@ def book_callback(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any
                 line=line,
                 call_sid=ctx.call.sid,
                 due_at=end.astimezone(UTC),
-                next_step="Дождитесь звонка специалиста в выбранное время.",
             )
             add_booking(
                 ctx,

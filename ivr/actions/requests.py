@@ -40,6 +40,7 @@ class LookupRequest:
         return {
             "found": True,
             "status": info.status,
+            "category": info.category,
             "due": date_words(due, ctx.state.lang) if due else "",
             "next_step": info.next_step,
             "overdue": info.is_overdue(ctx.now),
@@ -59,7 +60,6 @@ def escalate_request(action: ActionRequest, ctx: ActionContext) -> Mapping[str, 
         line=ctx.call.line,
         call_sid=ctx.call.sid,
         due_at=now + ESCALATION_DUE,
-        next_step="Дождитесь звонка старшего специалиста.",
         parent_number=number,
     )
     phone = to_e164(ctx.call.caller) or ""

@@ -8,6 +8,8 @@ three and the caller goes to a person. Side effects are actions: ``recognize_num
 
 from __future__ import annotations
 
+import re
+
 from ivr.engine.handlers import HANDLERS
 from ivr.engine.run import WAIT, Goto, Outcome, Run
 from ivr.engine.service_handlers import remember_request
@@ -23,6 +25,7 @@ MIN_DIGITS, MAX_DIGITS = 6, 10
 KEYPAD_ONLY_AFTER, OPERATOR_AFTER = 2, 3
 YES_WORDS = ("да", "верно", "правильно", "yes", "correct")
 NO_WORDS = ("нет", "неверно", "no")
+_CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 
 
 def speech_available(run: Run) -> bool:
@@ -138,8 +141,7 @@ class RequestStatusHandler:
             if data.get("due"):
                 run.state.vars["request_due"] = str(data["due"])
                 run.say(node.due)
-            if data.get("next_step"):
-                run.steps.append(Say(str(data["next_step"]), run.state.lang))
+            self._say_next_step(node, run, str(data.get("category", "")), data.get("next_step"))
             if data.get("overdue"):
                 run.state.vars[STAGE] = "overdue"
                 run.steps.append(
@@ -156,6 +158,21 @@ class RequestStatusHandler:
         remember_request(run, str(data["request_number"]))
         run.say(node.escalated)
         return self._leave(node, run)
+
+    def _say_next_step(
+        self, node: RequestStatusNode, run: Run, category: str, text: object
+    ) -> None:
+        """What happens next: our own prompt for the requests we register, else the back
+        office's text, said only when it is in the call's language."""
+        prompt = node.next_step_texts.get(category)
+        if prompt is not None:
+            run.say([prompt])
+        elif text:
+            # The back office writes Russian; an English voice cannot read it.
+            if run.state.lang == "ru" or not _CYRILLIC.search(str(text)):
+                run.steps.append(Say(str(text), run.state.lang))
+            else:
+                run.say(node.next_step_untranslated)
 
     def _leave(self, node: RequestStatusNode, run: Run, target: str | None = None) -> Outcome:
         for key in (STAGE, MISSES):

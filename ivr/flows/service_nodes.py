@@ -110,6 +110,17 @@ class RequestStatusNode(Node):
             )
         }
     )
+    # Request category → the prompt that says what happens next (for the requests this
+    # server registers itself); other requests say the back office's own text.
+    next_step_texts: dict[str, str] = Field(
+        default_factory=lambda: {
+            category: f"status_next_{category}"
+            for category in ("callback", "escalation", "voicemail")
+        }
+    )
+    # Said instead of a back-office text in another language than the call's (its next step
+    # is written in Russian; the caller abroad speaks English).
+    next_step_untranslated: PromptList = Field(default_factory=lambda: ["status_next_untranslated"])
     timeout: int = Field(default=8, ge=3, le=30)
     # Seconds of speech recorded for a spoken number.
     max_speech: int = Field(default=12, ge=3, le=30)
@@ -126,7 +137,11 @@ class RequestStatusNode(Node):
         return edges
 
     def prompt_ids(self) -> list[str]:
-        return [*super().prompt_ids(), *self.status_texts.values()]
+        return [
+            *super().prompt_ids(),
+            *self.status_texts.values(),
+            *self.next_step_texts.values(),
+        ]
 
 
 register_node_kind(RequestStatusNode)

@@ -6,6 +6,7 @@ node of the flow, and no Russian is ever spoken to them."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -185,10 +186,6 @@ def test_callback_times_are_given_in_moscow_time(phone: PhoneFactory) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a request's next step is stored in Russian and spoken as is in an English call",
-)
 def test_status_of_an_existing_request_is_all_in_english(app: Flask, phone: PhoneFactory) -> None:
     booking = english(phone, caller="+79161234567")
     booking.press("0")
@@ -202,5 +199,47 @@ def test_status_of_an_existing_request_is_all_in_english(app: Flask, phone: Phon
     call.press(f"{number}#")
     texts = spoken(call.press("1"))
     assert texts[0].startswith("Request ")
+    assert "Please wait for a call from our specialist at the time you chose." in texts
     for text in texts:
         assert not CYRILLIC.search(text), text
+
+
+@pytest.mark.parametrize(
+    ("next_step", "heard"),
+    [
+        (
+            "Дождитесь ответа специалиста в личном кабинете.",
+            "The details of the next step are in your account on the portal, in Russian. "
+            "To speak to a specialist, press 0 at the main menu.",
+        ),
+        ("Please upload a scan of your passport.", "Please upload a scan of your passport."),
+    ],
+    ids=["russian-text", "english-text"],
+)
+def test_a_back_office_next_step_is_said_only_in_the_callers_language(
+    app: Flask, phone: PhoneFactory, next_step: str, heard: str
+) -> None:
+    with app.extensions["ivr"].db.transaction() as session:
+        session.add(
+            Request(
+                number="5551234",
+                category="services",
+                status="in_work",
+                source="import",
+                created_at=datetime(2026, 11, 10, 9, 0, tzinfo=UTC),
+                due_at=datetime(2026, 11, 30, 15, 0, tzinfo=UTC),
+                next_step=next_step,
+                caller="",
+                line="",
+                call_sid="",
+            )
+        )
+    call = english(phone)
+    call.press("4")
+    call.press("5551234#")
+    texts = spoken(call.press("1"))
+    assert texts[:3] == [
+        "Request five five five, one two, three four. Status: in progress.",
+        "The answer is due by November thirtieth.",
+        heard,
+    ]

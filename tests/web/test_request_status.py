@@ -237,13 +237,14 @@ def seed_request(
     status: str = "in_work",
     due_at: datetime | None = datetime(2026, 11, 27, 18, 0, tzinfo=MOSCOW),
     next_step: str = "Дождитесь ответа специалиста в личном кабинете.",
+    category: str = "services",
 ) -> None:
     """A request as the back office would have imported it."""
     with app.extensions["ivr"].db.transaction() as session:
         session.add(
             Request(
                 number=number,
-                category="services",
+                category=category,
                 status=status,
                 source="import",
                 created_at=datetime(2026, 11, 10, 9, 0, tzinfo=UTC),
@@ -410,6 +411,28 @@ def test_yes_said_aloud_confirms_too(make_app: AppFactory, clock: Clock) -> None
         "Обращение девятьсот восемьдесят семь, шестьдесят пять, сорок три. "
         "Статус: ожидает вашего ответа."
     )
+
+
+@pytest.mark.parametrize(
+    ("category", "next_step"),
+    [
+        ("callback", "Дождитесь, пожалуйста, звонка специалиста в выбранное время."),
+        ("escalation", "Дождитесь, пожалуйста, звонка старшего специалиста."),
+        ("voicemail", "Специалист прослушает ваше сообщение и свяжется с вами."),
+    ],
+)
+def test_a_request_the_line_registered_says_its_next_step_from_the_prompts(
+    make_app: AppFactory, clock: Clock, category: str, next_step: str
+) -> None:
+    app = make_app(None)
+    seed_request(app, "7654321", category=category, next_step="")
+    caller = Caller(app)
+    to_status_line(caller, clock)
+    caller.press("7654321#")
+
+    status = caller.press("1")
+
+    assert status.says[2] == next_step
 
 
 def test_a_number_spoken_in_groups_with_fillers_is_understood(
