@@ -5,11 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-# `make run` is local development: signatures are still checked, with this token unless you
-# set TWILIO_AUTH_TOKEN (the call harness signs with the same one).
-RUN_ENV := IVR_ENVIRONMENT=$${IVR_ENVIRONMENT:-development} \
-	TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-dev-auth-token} \
-	TWILIO_ACCOUNT_SID=$${TWILIO_ACCOUNT_SID:-ACdevelopment0000000000000000000000}
+# `make run` is local development: signatures are still checked, with the development token
+# (ivr.config.DEVELOPMENT_AUTH_TOKEN) unless you set TWILIO_AUTH_TOKEN; the call harness signs
+# with the same one.
+RUN_ENV := IVR_ENVIRONMENT=$${IVR_ENVIRONMENT:-development}
 
 .PHONY: run test lint typecheck bench bench-asr install install-dev clean
 

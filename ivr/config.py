@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ivr.development import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN
 from ivr.errors import IvrError
 
 ENV_PREFIX = "IVR_"
@@ -71,6 +72,19 @@ class Settings(BaseModel):
     callback_caller_id: str = ""
     # An unpacked Vosk model directory; empty = no speech recognition (keypad only).
     vosk_model: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _development_account(cls, values: Any) -> Any:
+        # A development server without an account still checks signatures, with the token
+        # the harness signs with; production never gets a default.
+        if isinstance(values, dict) and values.get("environment") == "development":
+            values = dict(values)
+            values["twilio_auth_token"] = values.get("twilio_auth_token") or DEVELOPMENT_AUTH_TOKEN
+            values["twilio_account_sid"] = (
+                values.get("twilio_account_sid") or DEVELOPMENT_ACCOUNT_SID
+            )
+        return values
 
     @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:

@@ -8,6 +8,7 @@ import pytest
 from dotenv import dotenv_values
 
 from ivr.config import ConfigError, Settings
+from ivr.development import DEVELOPMENT_AUTH_TOKEN
 
 EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
 
@@ -60,3 +61,13 @@ def test_a_production_server_needs_a_token_and_its_public_address() -> None:
         {"TWILIO_AUTH_TOKEN": "t", "IVR_PUBLIC_URL": "https://ivr.example.org"}
     ).check_can_serve()
     Settings.from_environ({"IVR_ENVIRONMENT": "development"}).check_can_serve()
+
+
+def test_only_a_development_server_has_a_default_account() -> None:
+    dev = Settings.from_environ({"IVR_ENVIRONMENT": "development"})
+    assert dev.twilio_auth_token == DEVELOPMENT_AUTH_TOKEN
+    assert dev.twilio_account_sid.startswith("AC") and len(dev.twilio_account_sid) == 34
+    mine = Settings.from_environ({"IVR_ENVIRONMENT": "development", "TWILIO_AUTH_TOKEN": "mine"})
+    assert mine.twilio_auth_token == "mine"
+    assert Settings.from_environ({}).twilio_auth_token == ""
+    assert Settings.from_environ({"IVR_ENVIRONMENT": "test"}).twilio_auth_token == ""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from ivr.development import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN
+
 DEFAULT_FROM = "+79161234567"
-DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
+# Signed with when no account is configured, as a development server (make run) checks.
+DEFAULT_ACCOUNT_SID = DEVELOPMENT_ACCOUNT_SID
+DEFAULT_AUTH_TOKEN = DEVELOPMENT_AUTH_TOKEN
 API_VERSION = "2010-04-01"
 INCOMING_PATH = "/voice/incoming"
 STATUS_PATH = "/voice/status"
