@@ -328,9 +328,11 @@ def _menu_exits(flow: Flow, node: MenuNode) -> list[_Exit]:
             notes.append(f"→ profile {option.profile}")
         if option.more:
             notes.append("(more options)")
-        lines = _wrap(
-            key + (" · " + ", ".join(option.keywords) if option.keywords else ""), EDGE_WIDTH
+        # The words of the flow's own languages, each once.
+        keywords = list(
+            dict.fromkeys(w for lang in flow.languages for w in option.keywords_for(lang))
         )
+        lines = _wrap(key + (" · " + ", ".join(keywords) if keywords else ""), EDGE_WIDTH)
         found.append(_Exit(option.go, "\n".join(lines + notes), _CHOICE))
     operator = menu_operator(flow, node)
     if OPERATOR_KEY not in node.options and operator is not None:

@@ -139,7 +139,7 @@ class MenuHandler:
         if event.kind == "speech":
             heard = normalise_speech(event.speech)
             spoken = SPOKEN_KEYS.get(run.state.lang) if run.profile.speech == "everywhere" else None
-            chosen = speech_option(node, heard, spoken)
+            chosen = speech_option(node, heard, run.state.lang, spoken)
             if chosen is not None:
                 return self._choose(node_id, node, chosen, run)
             if mentions(heard, defaults.repeat_keywords):
@@ -205,7 +205,8 @@ class MenuHandler:
     def _ask(self, node: MenuNode, run: Run) -> None:
         defaults = run.flow.defaults
         profile = run.profile
-        keywords = [word for option in node.options.values() for word in option.keywords]
+        lang = run.state.lang
+        keywords = [word for option in node.options.values() for word in option.keywords_for(lang)]
         if profile.speech == "off":
             speech = False
         else:
@@ -230,15 +231,19 @@ class MenuHandler:
 
 
 def speech_option(
-    node: MenuNode, heard: str, spoken_keys: Mapping[str, str] | None = None
+    node: MenuNode,
+    heard: str,
+    lang: str | None = None,
+    spoken_keys: Mapping[str, str] | None = None,
 ) -> str | None:
     """The option a caller's (normalised) words choose, or None.
 
-    An option's keyword wins over "repeat" («повторно не приходит смс» is about SMS); with
-    ``spoken_keys`` (profiles that take speech everywhere) a said option number counts too.
+    Keywords of the call's ``lang`` count (None: of every language). An option's keyword
+    wins over "repeat" («повторно не приходит смс» is about SMS); with ``spoken_keys``
+    (profiles that take speech everywhere) a said option number counts too.
     """
     for key, option in node.options.items():
-        if mentions(heard, option.keywords):
+        if mentions(heard, option.keywords_for(lang)):
             return key
     if spoken_keys:
         for word in heard.split():

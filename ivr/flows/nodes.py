@@ -126,13 +126,19 @@ class ScheduleNode(Node):
         return edges
 
 
+# The ``keywords`` entry of an option written as a plain list: heard in every language.
+ANY_LANGUAGE = "*"
+
+
 class MenuOption(BaseModel):
     """One menu choice: a key, optional spoken keywords, where it goes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     go: NodeId
-    keywords: list[str] = Field(default_factory=list)
+    # Spoken words that choose the option: a list for every language, or a list per language
+    # ({ru: [оплат], en: [payment, refund]}) so that each caller is heard in their own.
+    keywords: dict[str, list[str]] = Field(default_factory=dict)
     # Switch the call's language (e.g. the abroad line's language choice).
     lang: str | None = None
     # Switch an accessibility profile on for the rest of the call.
@@ -140,10 +146,30 @@ class MenuOption(BaseModel):
     # This key opens further options ("more options"): it does not count towards the limit.
     more: bool = False
 
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _by_language(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return {ANY_LANGUAGE: value}
+        if not isinstance(value, dict):
+            raise ValueError(
+                "must be a list of words, or a list per language ({ru: [...], en: [...]})"
+            )
+        return value
+
     @field_validator("keywords")
     @classmethod
-    def _normalise_keywords(cls, value: list[str]) -> list[str]:
-        return [normalise_speech(word) for word in value if word.strip()]
+    def _normalise_keywords(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {
+            lang: [normalise_speech(word) for word in words if word.strip()]
+            for lang, words in value.items()
+        }
+
+    def keywords_for(self, lang: str | None) -> list[str]:
+        """The keywords heard in a call in ``lang``; None: every language's."""
+        if lang is None:
+            return [word for words in self.keywords.values() for word in words]
+        return [*self.keywords.get(ANY_LANGUAGE, []), *self.keywords.get(lang, [])]
 
 
 def _option_shorthand(value: Any) -> Any:

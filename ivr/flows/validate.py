@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from ivr.flows.caller_rules import check_caller_rules
 from ivr.flows.model import Defaults, Flow
 from ivr.flows.nodes import (
+    ANY_LANGUAGE,
     KEYPAD_KEYS,
     OPERATOR_KEY,
     REPEAT_KEY,
@@ -118,7 +119,7 @@ def _check_menus(flow: Flow, source: FlowSource) -> list[Problem]:
             options_tree.key_implicit_types if isinstance(options_tree, LocatedMap) else {}
         )
         as_yaml11: dict[str, str] = {}
-        keyword_owner: dict[str, str] = {}
+        keyword_owner: dict[tuple[str, str], str] = {}
         for key, option in node.options.items():
             line = where.line("options", key)
             yaml_type = implicit_types.get(key)
@@ -162,18 +163,20 @@ def _check_menus(flow: Flow, source: FlowSource) -> list[Problem]:
                         f"node '{node_id}': '*' always repeats the menu and cannot be an option",
                     )
                 )
-            for word in option.keywords:
-                if word in keyword_owner:
-                    problems.append(
-                        Problem(
-                            where.path,
-                            where.line("options", key, "keywords"),
-                            f"node '{node_id}': keyword '{word}' is used by options "
-                            f"'{keyword_owner[word]}' and '{key}'",
+            for lang, words in option.keywords.items():
+                for word in words:
+                    owner = _keyword_owner(keyword_owner, lang, word)
+                    if owner is not None:
+                        problems.append(
+                            Problem(
+                                where.path,
+                                where.line("options", key, "keywords"),
+                                f"node '{node_id}': keyword '{word}' is used by options "
+                                f"'{owner}' and '{key}'",
+                            )
                         )
-                    )
-                else:
-                    keyword_owner[word] = key
+                    else:
+                        keyword_owner[(lang, word)] = key
             if option.lang is not None and option.lang not in flow.languages:
                 problems.append(
                     Problem(
@@ -331,6 +334,17 @@ def _check_ends(flow: Flow, source: FlowSource, skip: set[str]) -> list[Problem]
         for nid in flow.nodes
         if nid not in good and nid not in skip
     ]
+
+
+def _keyword_owner(owners: dict[tuple[str, str], str], lang: str, word: str) -> str | None:
+    """The option that already has ``word`` in ``lang`` (a keyword for every language clashes
+    with the same word in any one)."""
+    for (other_lang, other_word), key in owners.items():
+        if other_word != word:
+            continue
+        if other_lang == lang or ANY_LANGUAGE in (lang, other_lang):
+            return key
+    return None
 
 
 def _check_prompts(

@@ -60,7 +60,8 @@ def option_chosen(flow: Flow, menu: MenuNode, entry: dict[str, object]) -> str |
         key = value[:1]
         return key if key in menu.options else None
     if kind == "speech":
-        # The engine's own rule, so coverage counts what a call really chose.
+        # The engine's own rule, so coverage counts what a call really chose (the call log
+        # does not keep the language, so every language's keywords count).
         return speech_option(menu, normalise_speech(value))
     return None
 

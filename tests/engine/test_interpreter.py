@@ -49,7 +49,7 @@ def menu(flow: Flow, node_id: str, slowly: bool = False) -> Gather:
     speaks at 80 %, says the menu twice with a pause and waits 12 s."""
     node = flow.nodes[node_id]
     assert isinstance(node, MenuNode)
-    keywords = [word for option in node.options.values() for word in option.keywords]
+    keywords = [word for option in node.options.values() for word in option.keywords_for("ru")]
     prompts: tuple[Say | Pause, ...] = (say(flow, node_id),)
     if slowly:
         prompts = (slow(flow, node_id), Pause(2), slow(flow, node_id))

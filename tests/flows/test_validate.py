@@ -109,6 +109,16 @@ CASES = [
         id="duplicate-keyword",
     ),
     pytest.param(
+        "invalid/duplicate_keyword_by_language.yaml",
+        [
+            # 'tip' in English for 1 and in Russian for 2 is no clash; 'sms' in every language
+            # for 1 and in English for 2 is.
+            "invalid/duplicate_keyword_by_language.yaml:13: node 'menu': keyword 'sms' is used "
+            "by options '1' and '2'"
+        ],
+        id="duplicate-keyword-across-languages",
+    ),
+    pytest.param(
         "invalid/bad_menu_keys.yaml",
         [
             "invalid/bad_menu_keys.yaml:10: node 'menu': '*' always repeats the menu and "
@@ -212,7 +222,8 @@ CASES = [
             "unable to parse string as an integer",
             "invalid/bad_values.yaml:11: node 'menu': 'timeout': Input should be greater than "
             "or equal to 1",
-            "invalid/bad_values.yaml:13: node 'menu': 'options.1.keywords' must be a list",
+            "invalid/bad_values.yaml:13: node 'menu': 'options.1.keywords': must be a list of "
+            "words, or a list per language ({ru: [...], en: [...]})",
             "invalid/bad_values.yaml:15: node 'tip': 'next' is missing",
             "invalid/bad_values.yaml:18: node 'operator': 'queue' is missing",
         ],

@@ -32,7 +32,12 @@ from tests.lines.conftest import (
 ABROAD = LINES["abroad"][0]
 FOREIGN = "+447700900123"
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
-EN_HINTS = MAIN_HINTS + ", operator, agent"
+# An English caller is heard in English: the English keywords, then the operator words.
+EN_HINTS = (
+    "technical, not working, error, broken, sign in, log in, login, password, access, blocked, "
+    "account, service, document, status, request, application, pay, paid, refund, money, fee, "
+    "complain, suggest, other, chat, mail, оператор, специалист, человек, operator, agent"
+)
 EN_MAIN_MENU = (
     "Please choose a topic. For technical problems with the portal, press 1. Signing in and "
     "restoring access to your account, press 2. Questions about services and documents, 3. "
@@ -76,7 +81,7 @@ def test_russian_choice_gives_the_main_menu_in_russian(phone: PhoneFactory) -> N
         HEAD
         + say(RECORDED)
         + say(NO_PASSWORDS)
-        + gather(2, say(MAIN_MENU), hints=EN_HINTS)
+        + gather(2, say(MAIN_MENU), hints=MAIN_HINTS + ", operator, agent")
         + "</Response>"
     )
 
@@ -243,3 +248,22 @@ def test_a_back_office_next_step_is_said_only_in_the_callers_language(
         "The answer is due by November thirtieth.",
         heard,
     ]
+
+
+def test_an_english_caller_is_heard_in_english(phone: PhoneFactory) -> None:
+    call = english(phone)
+    assert call.speak("I have a question about a refund").endswith(">payments</Enqueue></Response>")
+    call = english(phone)
+    assert spoken(call.speak("the site is not working"))[0].startswith("Technical problems.")
+    call = english(phone)
+    assert call.speak("my account is blocked").endswith(">account</Enqueue></Response>")
+
+
+def test_a_russian_caller_on_the_same_line_is_not_heard_in_english(phone: PhoneFactory) -> None:
+    call = phone(ABROAD, caller=FOREIGN)
+    call.dial()
+    call.press("1")
+    answer = call.speak("refund")
+    assert "</Enqueue>" not in answer
+    assert spoken(answer)[0].startswith("Извините")
+    assert call.speak("возврат денег").endswith(">payments</Enqueue></Response>")
