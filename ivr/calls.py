@@ -537,7 +537,7 @@ class CallService:
             return self.renderer.render([Pause(20)], Links(0))
         call, flow, state, node = found
         if wants_to_leave(node, params.get("Digits", "")):
-            log.info("call %s: left queue %s by key", call.sid, node.queue)
+            log.info("call %s: left queue %s by key", call.sid, node.queue_for(state.lang))
             return self.renderer.render([LeaveQueue()], Links(call.turn))
         steps = wait_steps(flow, state, node, _seconds(params.get("QueueTime")), 0, now)
         return self.renderer.render(steps, Links(call.turn))

@@ -271,7 +271,8 @@ def _kind_text(node: Node) -> str:
     if isinstance(node, MenuNode):
         return "menu · * repeats"
     if isinstance(node, QueueNode):
-        return f"queue {node.queue}"
+        others = "".join(f", {lang}: {q}" for lang, q in sorted(node.queue_by_language.items()))
+        return f"queue {node.queue}{others}"
     number = getattr(node, "number", None)
     if node.kind == "dial" and isinstance(number, str):
         return f"dial {number}"

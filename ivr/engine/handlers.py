@@ -269,7 +269,7 @@ def mentions(heard: str, keywords: list[str]) -> bool:
 class QueueHandler:
     def enter(self, node_id: str, node: QueueNode, run: Run) -> Outcome:
         run.say(node.say)
-        run.steps.append(Enqueue(node.queue, node_id))
+        run.steps.append(Enqueue(node.queue_for(run.state.lang), node_id))
         return WAIT
 
     def resume(self, node_id: str, node: QueueNode, event: Event, run: Run) -> Outcome:

@@ -217,6 +217,10 @@ class QueueNode(Node):
 
     kind: Literal["queue"] = "queue"
     queue: str = Field(min_length=1, max_length=64)
+    # Another queue for callers of a language (e.g. {en: english}: English-speaking staff).
+    queue_by_language: dict[str, Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=dict
+    )
     # Prompts read to a waiting caller, in turn, with ``wait_pause`` seconds of quiet between.
     wait: PromptList = Field(default_factory=list)
     wait_pause: int = Field(default=20, ge=1, le=300)
@@ -234,6 +238,10 @@ class QueueNode(Node):
 
     def edges(self) -> list[Edge]:
         return [] if self.on_leave is None else [Edge("on_leave", self.on_leave, ("on_leave",))]
+
+    def queue_for(self, lang: str) -> str:
+        """The queue a caller speaking ``lang`` waits in."""
+        return self.queue_by_language.get(lang, self.queue)
 
 
 class DialNode(Node):

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from ivr.store.models import Call
 from tests.conftest import TwilioWebhooks, call_params
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?><Response>'
@@ -81,6 +82,14 @@ def spoken(twiml: str) -> list[str]:
         re.sub(r"<[^>]+>", "", body)
         for body in re.findall(r"<Say [^>]*>(.*?)</Say>", twiml, flags=re.S)
     ]
+
+
+def path_of(app: Flask, call: Phone) -> list[str]:
+    """The nodes a call has passed, from the server's call log."""
+    with app.extensions["ivr"].db.sessions() as session:
+        row = session.get(Call, call.params["CallSid"])
+        assert row is not None
+        return list(row.path)
 
 
 def gathers(twiml: str) -> list[dict[str, str]]:

@@ -25,6 +25,7 @@ from tests.lines.conftest import (
     PhoneFactory,
     gather,
     gathers,
+    path_of,
     say,
     spoken,
 )
@@ -250,13 +251,17 @@ def test_a_back_office_next_step_is_said_only_in_the_callers_language(
     ]
 
 
-def test_an_english_caller_is_heard_in_english(phone: PhoneFactory) -> None:
+def test_an_english_caller_is_heard_in_english_and_waits_for_english_speaking_staff(
+    app: Flask, phone: PhoneFactory
+) -> None:
     call = english(phone)
-    assert call.speak("I have a question about a refund").endswith(">payments</Enqueue></Response>")
+    assert call.speak("I have a question about a refund").endswith(">english</Enqueue></Response>")
+    assert path_of(app, call)[-1] == "to_payments"
     call = english(phone)
     assert spoken(call.speak("the site is not working"))[0].startswith("Technical problems.")
     call = english(phone)
-    assert call.speak("my account is blocked").endswith(">account</Enqueue></Response>")
+    assert call.speak("my account is blocked").endswith(">english</Enqueue></Response>")
+    assert path_of(app, call)[-2:] == ["tip_account", "to_account"]
 
 
 def test_a_russian_caller_on_the_same_line_is_not_heard_in_english(phone: PhoneFactory) -> None:
@@ -266,4 +271,5 @@ def test_a_russian_caller_on_the_same_line_is_not_heard_in_english(phone: PhoneF
     answer = call.speak("refund")
     assert "</Enqueue>" not in answer
     assert spoken(answer)[0].startswith("Извините")
+    # A Russian caller waits in the topic's own queue.
     assert call.speak("возврат денег").endswith(">payments</Enqueue></Response>")

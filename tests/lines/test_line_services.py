@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr.schedule import MOSCOW
-from ivr.store.models import Call, Callback
+from ivr.store.models import Callback
 from tests.conftest import Clock
 from tests.lines.conftest import (
     CALLBACK_OFFER,
@@ -25,6 +25,7 @@ from tests.lines.conftest import (
     TextStub,
     enqueue,
     gathers,
+    path_of,
     say,
     slow,
     spoken,
@@ -43,13 +44,6 @@ CONFIRM_NUMBER = (
 
 # The first free callback slot offered at 10:00 on a working day (after the booking lead time).
 TODAY_10_15 = "сегодня с десяти пятнадцати до десяти тридцати"
-
-
-def path_of(app: Flask, call: Phone) -> list[str]:
-    with app.extensions["ivr"].db.sessions() as session:
-        row = session.get(Call, call.params["CallSid"])
-        assert row is not None
-        return list(row.path)
 
 
 def bookings(app: Flask) -> list[Callback]:
