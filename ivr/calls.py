@@ -282,6 +282,7 @@ class CallService:
         if self.speech_available:
             variables["asr"] = "1"
         flows = self.registry.current()
+        lang: str | None = None
         if flow_name is None:
             flow = flows.for_line(line)
         else:
@@ -290,8 +291,11 @@ class CallService:
             variables["caller"], variables["line"] = line, caller
             booking = session.get(Callback, callback_id) if callback_id is not None else None
             if booking is not None:
+                # Called back in the language they booked in, when the flow speaks it.
+                if flow is not None and booking.lang in flow.languages:
+                    lang = booking.lang
                 variables["request_digits"] = booking.request_number
-                variables["request_number"] = digits_in_groups(booking.request_number)
+                variables["request_number"] = digits_in_groups(booking.request_number, lang or "ru")
         call = Call(
             sid=sid,
             account_sid=params.get("AccountSid", ""),
@@ -322,7 +326,7 @@ class CallService:
                 "created_at": now.astimezone(UTC),
             },
         )
-        state = new_state(flow, variables)
+        state = new_state(flow, variables, lang)
         call.flow, call.flow_version = flow.name, flow.version
         log.info(
             "call %s: line %s from %s, flow %s@%s",

@@ -129,6 +129,7 @@ def add_booking(
         phone=phone,
         line=ctx.call.line,
         flow=flow,
+        lang=ctx.state.lang,
         request_number=request_number,
         slot_start=start.astimezone(UTC),
         slot_end=end.astimezone(UTC),

@@ -35,12 +35,15 @@ class Turn:
     action: ActionRequest | None = None
 
 
-def new_state(flow: Flow, variables: dict[str, str] | None = None) -> CallState:
-    """The state of a call that has not started yet."""
+def new_state(
+    flow: Flow, variables: dict[str, str] | None = None, lang: str | None = None
+) -> CallState:
+    """The state of a call that has not started yet, in ``lang`` (default: the flow's first
+    language)."""
     return CallState(
         flow=flow.name,
         version=flow.version,
-        lang=flow.languages[0],
+        lang=lang or flow.languages[0],
         profile=flow.profile,
         vars=dict(variables or {}),
     )

@@ -118,6 +118,8 @@ class Callback(Base):
     phone: Mapped[str] = mapped_column(String(32))
     line: Mapped[str] = mapped_column(String(32), default="")
     flow: Mapped[str] = mapped_column(String(64), default="")
+    # The language the caller booked in: the call back greets and queues in it.
+    lang: Mapped[str] = mapped_column(String(8), default="ru", server_default="ru")
     request_number: Mapped[str] = mapped_column(String(10))
     slot_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     slot_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))

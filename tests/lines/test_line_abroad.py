@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ivr.store.models import Call, Request
+from ivr.store.models import Call, Callback, Request
 from tests.lines.conftest import (
     EN,
     HEAD,
@@ -273,3 +273,15 @@ def test_a_russian_caller_on_the_same_line_is_not_heard_in_english(phone: PhoneF
     assert spoken(answer)[0].startswith("Извините")
     # A Russian caller waits in the topic's own queue.
     assert call.speak("возврат денег").endswith(">payments</Enqueue></Response>")
+
+
+def test_a_callback_booked_in_english_remembers_the_language(
+    app: Flask, phone: PhoneFactory
+) -> None:
+    booking = english(phone, caller="+79161234567")
+    booking.press("0")
+    booking.left_queue()
+    booking.press("1")
+    booking.press("1")
+    with app.extensions["ivr"].db.sessions() as session:
+        assert session.scalars(select(Callback.lang)).all() == ["en"]

@@ -62,13 +62,14 @@ def phone(sms_app: Flask) -> TwilioWebhooks:
     return TwilioWebhooks(sms_app.test_client())
 
 
-def book(app: Flask, status: str = "booked") -> int:
+def book(app: Flask, status: str = "booked", lang: str = "ru") -> int:
     now = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
     with app.extensions["ivr"].db.transaction() as session:
         callback = Callback(
             phone="+79161234567",
             line="+78005553535",
             flow="callback",
+            lang=lang,
             request_number="12345678",
             slot_start=now,
             slot_end=now,
@@ -101,6 +102,22 @@ def test_the_outbound_callback_greets_with_the_request_number(
         "четыреста пятьдесят шесть, семьдесят восемь." in text
     )
     assert text.endswith(">callbacks</Enqueue></Response>")
+
+
+def test_a_callback_booked_in_english_is_made_in_english(
+    phone: TwilioWebhooks, sms_app: Flask
+) -> None:
+    callback = book(sms_app, "dialing", lang="en")
+    params = call_params(
+        sid="CA" + "5" * 32, From="+78005553535", To="+79161234567", Direction="outbound-api"
+    )
+    body = phone.post(f"/voice/incoming?flow=callback&callback={callback}", params)
+    text = body.get_data(as_text=True)
+    assert (
+        '<Say language="en-US" voice="Polly.Joanna">Hello! This is the Gosuslugi support line '
+        "calling you back about your request one two three, four five six, seven eight."
+    ) in text
+    assert text.endswith(">english</Enqueue></Response>")
 
 
 def test_outbound_status_callback_schedules_a_retry(phone: TwilioWebhooks, sms_app: Flask) -> None:
