@@ -109,16 +109,22 @@ _BELOW_THOUSAND: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
-def _thousands_word(count: int) -> str:
-    """The form of «тысяча» that agrees with `count` (1 тысяча, 2 тысячи, 5 тысяч)."""
+def plural_ru(count: int, one: str, few: str, many: str) -> str:
+    """The form of a Russian noun that agrees with ``count``: 1 ``one`` (тысяча, час), 2–4
+    ``few`` (тысячи, часа), 5–20 ``many`` (тысяч, часов); 11–14 take ``many``."""
     if 11 <= count % 100 <= 14:
-        return "тысяч"
+        return many
     last = count % 10
     if last == 1:
-        return "тысяча"
+        return one
     if 2 <= last <= 4:
-        return "тысячи"
-    return "тысяч"
+        return few
+    return many
+
+
+def _thousands_word(count: int) -> str:
+    """The form of «тысяча» that agrees with `count` (1 тысяча, 2 тысячи, 5 тысяч)."""
+    return plural_ru(count, "тысяча", "тысячи", "тысяч")
 
 
 def number_words_ru(n: int, gender: Gender = "m") -> str:

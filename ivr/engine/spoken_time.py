@@ -22,6 +22,8 @@ from typing import Final, Literal
 
 from num2words import num2words
 
+from ivr.engine.spoken import plural_ru
+
 Case = Literal["nominative", "genitive"]
 
 _MONTHS_RU_GENITIVE: Final = (
@@ -63,18 +65,6 @@ def _ru(number: int, case: Case) -> str:
     return str(num2words(number, lang="ru", case=case))
 
 
-def _hours_word(count: int) -> str:
-    """The form of «час» that agrees with ``count`` (один час, два часа, пять часов)."""
-    if 11 <= count % 100 <= 14:
-        return "часов"
-    last = count % 10
-    if last == 1:
-        return "час"
-    if 2 <= last <= 4:
-        return "часа"
-    return "часов"
-
-
 def _minutes_ru(minute: int, case: Case) -> str:
     # «девять ноль пять»: a listener cannot hear the zero of 05 otherwise.
     words = _ru(minute, case)
@@ -107,7 +97,7 @@ def clock_words(moment: time, lang: str = "ru", case: Case = "nominative") -> st
         if case == "genitive":
             # «до двадцати одного часа»: «одного» cannot end the phrase alone.
             return f"{_ru(hour, case)} часа" if hour % 10 == 1 else _ru(hour, case)
-        return f"{_ru(hour, case)} {_hours_word(hour)}"
+        return f"{_ru(hour, case)} {plural_ru(hour, 'час', 'часа', 'часов')}"
     return f"{_ru(hour, case)} {_minutes_ru(minute, case)}"
 
 

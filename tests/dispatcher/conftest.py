@@ -26,14 +26,25 @@ def stub() -> Iterator[TwilioStub]:
 
 
 @pytest.fixture
-def dispatch_settings(database_url: str, tmp_path: Path, stub: TwilioStub) -> Settings:
+def dispatch_settings(settings_with: Callable[..., Settings]) -> Settings:
     """Test settings whose Twilio API is the stub."""
-    return make_settings(
-        database_url,
-        tmp_path,
-        twilio_api_base=stub.base_url,
-        recordings_dir=tmp_path / "recordings",
-    )
+    return settings_with()
+
+
+@pytest.fixture
+def settings_with(database_url: str, tmp_path: Path, stub: TwilioStub) -> Callable[..., Settings]:
+    """``settings_with(calling_hours=…)``: the dispatch settings with some values changed."""
+
+    def make(**overrides: Any) -> Settings:
+        return make_settings(
+            database_url,
+            tmp_path,
+            twilio_api_base=stub.base_url,
+            recordings_dir=tmp_path / "recordings",
+            **overrides,
+        )
+
+    return make
 
 
 @pytest.fixture

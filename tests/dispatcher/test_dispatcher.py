@@ -144,7 +144,22 @@ def test_a_due_booking_outside_calling_hours_waits_for_the_morning(
     assert stub.calls_by_query("Url", "callback") == {str(cb): 1}
 
 
-def test_a_retry_that_falls_after_hours_waits_until_they_open(
+@pytest.mark.parametrize(
+    ("unanswered_at", "still_waiting", "dialled_again_at"),
+    [
+        # Not answered at 19:50: the retry at 20:05 falls after hours, so it waits till 9:00.
+        ((2026, 11, 25, 19, 50), [(2026, 11, 25, 20, 5)], (2026, 11, 26, 9, 0, 30)),
+        # Tuesday 3 November: the retry falls on Unity Day (Wednesday 4 November), when
+        # nobody is called at any hour.
+        (
+            (2026, 11, 3, 19, 50),
+            [(2026, 11, 4, 9, 0), (2026, 11, 4, 13, 0), (2026, 11, 4, 19, 59)],
+            (2026, 11, 5, 9, 0),
+        ),
+    ],
+    ids=["after-hours", "public-holiday"],
+)
+def test_a_retry_outside_the_calling_times_waits_for_them(
     dispatcher: Dispatcher,
     dispatch_settings: Settings,
     db: Database,
@@ -152,59 +167,35 @@ def test_a_retry_that_falls_after_hours_waits_until_they_open(
     add_callback: Add,
     load: Load,
     clock: Clock,
+    unanswered_at: tuple[int, ...],
+    still_waiting: list[tuple[int, ...]],
+    dialled_again_at: tuple[int, ...],
 ) -> None:
-    clock.set(2026, 11, 25, 19, 50)
+    clock.set(*unanswered_at)
     cb = add_callback()
     dispatcher.run_once()
     assert apply_call_result(db, cb, "no-answer", clock(), dispatch_settings)
-    assert utc(load(cb).next_attempt_at) == moscow(2026, 11, 25, 20, 5)
+    assert utc(load(cb).next_attempt_at) == moscow(*unanswered_at) + timedelta(minutes=15)
 
-    clock.set(2026, 11, 25, 20, 5)
-    assert counts(dispatcher.run_once()) == (0, 0, 0, 1)
-    clock.set(2026, 11, 26, 9, 0, 30)
+    for moment in still_waiting:
+        clock.set(*moment)
+        assert counts(dispatcher.run_once()) == (0, 0, 0, 1)
+    assert load(cb).status == "retry"
+    clock.set(*dialled_again_at)
     assert counts(dispatcher.run_once()) == (1, 1, 0, 0)
     assert len(stub.calls) == 2
     assert load(cb).attempts == 2
 
 
-def test_a_retry_that_falls_on_a_public_holiday_waits_for_the_next_working_day(
-    dispatcher: Dispatcher,
-    dispatch_settings: Settings,
-    db: Database,
-    stub: TwilioStub,
-    add_callback: Add,
-    load: Load,
-    clock: Clock,
-) -> None:
-    # Tuesday 3 November, late: the retry falls on Unity Day (Wednesday 4 November).
-    clock.set(2026, 11, 3, 19, 50)
-    cb = add_callback()
-    dispatcher.run_once()
-    assert apply_call_result(db, cb, "no-answer", clock(), dispatch_settings)
-
-    for moment in ((2026, 11, 4, 9, 0), (2026, 11, 4, 13, 0), (2026, 11, 4, 19, 59)):
-        clock.set(*moment)
-        assert counts(dispatcher.run_once()) == (0, 0, 0, 1)
-    assert load(cb).status == "retry"
-    clock.set(2026, 11, 5, 9, 0)
-    assert counts(dispatcher.run_once()) == (1, 1, 0, 0)
-    assert len(stub.calls) == 2
-
-
 def test_calling_on_holidays_can_be_allowed(
     make_dispatcher: MakeDispatcher,
-    database_url: str,
-    tmp_path: Path,
-    stub: TwilioStub,
+    settings_with: Callable[..., Settings],
     add_callback: Add,
     clock: Clock,
 ) -> None:
-    settings = make_settings(
-        database_url, tmp_path, twilio_api_base=stub.base_url, calling_on_holidays=True
-    )
     clock.set(2026, 11, 4, 10, 0)
     add_callback(next_attempt_at=moscow(2026, 11, 4, 9, 0))
-    dispatcher = make_dispatcher(settings)
+    dispatcher = make_dispatcher(settings_with(calling_on_holidays=True))
     assert str(dispatcher.hours) == "09:00-20:00"
     assert counts(dispatcher.run_once()) == (1, 1, 0, 0)
 
@@ -219,17 +210,12 @@ def test_calling_hours_say_whether_holidays_count() -> None:
 
 def test_calling_hours_are_configurable(
     make_dispatcher: MakeDispatcher,
-    database_url: str,
-    tmp_path: Path,
-    stub: TwilioStub,
+    settings_with: Callable[..., Settings],
     add_callback: Add,
     clock: Clock,
 ) -> None:
-    settings = make_settings(
-        database_url, tmp_path, twilio_api_base=stub.base_url, calling_hours="10:30-18:00"
-    )
     add_callback(next_attempt_at=moscow(2026, 11, 25, 9, 0))
-    dispatcher = make_dispatcher(settings)
+    dispatcher = make_dispatcher(settings_with(calling_hours="10:30-18:00"))
     assert counts(dispatcher.run_once()) == (0, 0, 0, 1)
     clock.set(2026, 11, 25, 10, 30)
     assert counts(dispatcher.run_once()) == (1, 1, 0, 0)

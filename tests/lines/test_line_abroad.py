@@ -54,6 +54,16 @@ def english(phone: PhoneFactory, caller: str = FOREIGN) -> Phone:
     return call
 
 
+def book_a_callback_in_english(phone: PhoneFactory) -> Phone:
+    """An English caller asks for a person, leaves the queue and books the first slot."""
+    booking = english(phone, caller="+79161234567")
+    booking.press("0")
+    booking.left_queue()
+    booking.press("1")
+    booking.press("1")
+    return booking
+
+
 def test_english_greeting_and_main_menu(phone: PhoneFactory) -> None:
     call = english(phone)
     assert call.last == (
@@ -193,11 +203,7 @@ def test_callback_times_are_given_in_moscow_time(phone: PhoneFactory) -> None:
 
 
 def test_status_of_an_existing_request_is_all_in_english(app: Flask, phone: PhoneFactory) -> None:
-    booking = english(phone, caller="+79161234567")
-    booking.press("0")
-    booking.left_queue()
-    booking.press("1")
-    booking.press("1")
+    book_a_callback_in_english(phone)
     with app.extensions["ivr"].db.sessions() as session:
         number = session.scalars(select(Request.number)).one()
     call = english(phone)
@@ -278,10 +284,6 @@ def test_a_russian_caller_on_the_same_line_is_not_heard_in_english(phone: PhoneF
 def test_a_callback_booked_in_english_remembers_the_language(
     app: Flask, phone: PhoneFactory
 ) -> None:
-    booking = english(phone, caller="+79161234567")
-    booking.press("0")
-    booking.left_queue()
-    booking.press("1")
-    booking.press("1")
+    book_a_callback_in_english(phone)
     with app.extensions["ivr"].db.sessions() as session:
         assert session.scalars(select(Callback.lang)).all() == ["en"]

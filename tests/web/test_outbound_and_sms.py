@@ -62,6 +62,12 @@ def phone(sms_app: Flask) -> TwilioWebhooks:
     return TwilioWebhooks(sms_app.test_client())
 
 
+# What Twilio posts when the call the dispatcher placed is answered.
+OUTBOUND = call_params(
+    sid="CA" + "5" * 32, From="+78005553535", To="+79161234567", Direction="outbound-api"
+)
+
+
 def book(app: Flask, status: str = "booked", lang: str = "ru") -> int:
     now = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
     with app.extensions["ivr"].db.transaction() as session:
@@ -92,10 +98,7 @@ def test_the_outbound_callback_greets_with_the_request_number(
     phone: TwilioWebhooks, sms_app: Flask
 ) -> None:
     callback = book(sms_app, "dialing")
-    params = call_params(
-        sid="CA" + "5" * 32, From="+78005553535", To="+79161234567", Direction="outbound-api"
-    )
-    body = phone.post(f"/voice/incoming?flow=callback&callback={callback}", params)
+    body = phone.post(f"/voice/incoming?flow=callback&callback={callback}", OUTBOUND)
     text = body.get_data(as_text=True)
     assert (
         "Вы заказывали обратный звонок, номер обращения сто двадцать три, "
@@ -108,10 +111,7 @@ def test_a_callback_booked_in_english_is_made_in_english(
     phone: TwilioWebhooks, sms_app: Flask
 ) -> None:
     callback = book(sms_app, "dialing", lang="en")
-    params = call_params(
-        sid="CA" + "5" * 32, From="+78005553535", To="+79161234567", Direction="outbound-api"
-    )
-    body = phone.post(f"/voice/incoming?flow=callback&callback={callback}", params)
+    body = phone.post(f"/voice/incoming?flow=callback&callback={callback}", OUTBOUND)
     text = body.get_data(as_text=True)
     assert (
         '<Say language="en-US" voice="Polly.Joanna">Hello! This is the Gosuslugi support line '
