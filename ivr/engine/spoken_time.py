@@ -92,13 +92,22 @@ def clock_words(moment: time, lang: str = "ru", case: Case = "nominative") -> st
     if minute == 0:
         if hour == 0:
             return "полночь" if case == "nominative" else "полуночи"
-        if hour == 1:
-            return "час" if case == "nominative" else "часа"
         if case == "genitive":
             # «до двадцати одного часа»: «одного» cannot end the phrase alone.
-            return f"{_ru(hour, case)} часа" if hour % 10 == 1 else _ru(hour, case)
+            return f"{_ru(hour, case)} часа" if hour == 21 else _hour_ru(hour, case)
+        if hour == 1:
+            return "час"
         return f"{_ru(hour, case)} {plural_ru(hour, 'час', 'часа', 'часов')}"
-    return f"{_ru(hour, case)} {_minutes_ru(minute, case)}"
+    return f"{_hour_ru(hour, case)} {_minutes_ru(minute, case)}"
+
+
+def _hour_ru(hour: int, case: Case) -> str:
+    # One o'clock is «час» («в час пятнадцать», «с часа пятнадцати»), not «один».
+    if hour == 1:
+        return "час" if case == "nominative" else "часа"
+    if hour == 0:
+        return "ноль" if case == "nominative" else "нуля"
+    return _ru(hour, case)
 
 
 def _clock_en(hour: int, minute: int) -> str:
