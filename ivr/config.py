@@ -65,8 +65,9 @@ class Settings(BaseModel):
     calling_on_holidays: bool = False
     callback_retry_minutes: int = Field(default=15, ge=1)
     callback_max_attempts: int = Field(default=3, ge=1)
-    # A booking not reached this many hours after its slot ended is no longer dialled.
-    callback_expiry_hours: int = Field(default=72, ge=1)
+    # A booking not reached within this many days of calling after its slot (days the
+    # dispatcher may call on: public holidays do not count) is no longer dialled.
+    callback_expiry_days: int = Field(default=3, ge=1)
     worker_interval: float = Field(default=15.0, gt=0)
     # The number callbacks are dialled from when a booking has no line of ours on record.
     callback_caller_id: str = ""

@@ -16,8 +16,10 @@ Each pass, in this order:
    any transaction, so several workers on several machines never dial one booking twice.
 3. Voicemail downloads that failed earlier are tried again.
 
-A booking still not reached ``IVR_CALLBACK_EXPIRY_HOURS`` after its slot ended is not dialled
-any more: it is marked ``expired`` (before step 2), its request kept for a person to follow up.
+A booking still not reached after ``IVR_CALLBACK_EXPIRY_DAYS`` days of calling since its slot
+(days the calling hours apply on: public holidays do not count) is not dialled any more: it is
+marked ``expired`` (before step 2), its request kept for a person to follow up
+(``ivr callbacks list --status expired``).
 
 The outcome of a call arrives later as Twilio's status callback, which the web app hands to
 :func:`apply_call_result`: ``completed`` ends the booking; ``busy``, ``no-answer``, ``failed``
@@ -35,7 +37,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import requests
@@ -106,12 +108,28 @@ class CallingHours:
     def contains(self, moment: datetime) -> bool:
         """True when ``moment`` (aware, any zone) is inside the hours in Moscow time."""
         local = moment.astimezone(MOSCOW)
-        if not self.on_holidays and is_public_day_off(local.date()):
+        if not self.calls_on(local.date()):
             return False
         second = local.hour * 3600 + local.minute * 60 + local.second
         if self.start < self.end:
             return self.start <= second < self.end
         return second >= self.start or second < self.end
+
+    def calls_on(self, day: date) -> bool:
+        """Whether anyone may be called on a (Moscow) calendar day."""
+        return self.on_holidays or not is_public_day_off(day)
+
+    def calling_days_between(self, after: datetime, before: datetime, most: int = 31) -> int:
+        """How many calendar days strictly between two moments' Moscow dates calls may be
+        made on (counting stops at ``most``)."""
+        day = after.astimezone(MOSCOW).date() + timedelta(days=1)
+        last = before.astimezone(MOSCOW).date()
+        count = 0
+        while day < last and count < most:
+            if self.calls_on(day):
+                count += 1
+            day += timedelta(days=1)
+        return count
 
     def __str__(self) -> str:
         days = "" if self.on_holidays else " (not on public holidays)"
@@ -393,30 +411,41 @@ class Dispatcher:
         return resolved
 
     def expire_overdue(self, now: datetime) -> int:
-        """Stop dialling bookings whose slot ended more than ``callback_expiry_hours`` ago
-        (the worker was down, or every try fell outside the calling hours): a call days late
-        about a slot the caller has forgotten helps nobody. They stay in the table as
-        ``expired`` with their request, for a person to follow up."""
+        """Stop dialling bookings not reached within ``callback_expiry_days`` days of calling
+        after their slot (the worker was down, or nobody answered): a call days late about a
+        slot the caller has forgotten helps nobody. Days nobody may be called on (public
+        holidays) do not count, so a booking made before the New Year break is still tried
+        after it. Expired bookings stay in the table with their request, for a person to
+        follow up."""
+        days = self.settings.callback_expiry_days
         moment = stored_utc(now)
-        limit = moment - timedelta(hours=self.settings.callback_expiry_hours)
         with self.db.transaction() as session:
-            overdue = session.scalars(
+            # Only a slot that ended at least that many days ago can have missed them.
+            candidates = session.scalars(
                 select(Callback)
-                .where(Callback.status.in_(DUE_STATUSES), Callback.slot_end < limit)
+                .where(
+                    Callback.status.in_(DUE_STATUSES),
+                    Callback.slot_end < moment - timedelta(days=days),
+                )
                 .order_by(Callback.id)
                 .with_for_update(skip_locked=True)
             ).all()
-            for callback in overdue:
+            expired = 0
+            for callback in candidates:
+                missed = self.hours.calling_days_between(stored_utc(callback.slot_end), now, days)
+                if missed < days:
+                    continue
                 callback.status = "expired"
                 callback.last_result = "expired"
                 callback.updated_at = moment
+                expired += 1
                 log.warning(
-                    "callback %s to %s: not reached within %d h of its slot; expired",
+                    "callback %s to %s: not reached within %d days of calling; expired",
                     callback.id,
                     mask_phone(callback.phone),
-                    self.settings.callback_expiry_hours,
+                    days,
                 )
-        return len(overdue)
+        return expired
 
     def _give_up_on_dial(self, callback: Callback, moment: datetime) -> None:
         """A dial that produced no call: retry at once, or fail when out of attempts."""

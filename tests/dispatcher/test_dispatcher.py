@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from ivr.actions.callbacks import open_booking
 from ivr.config import Settings
 from ivr.dispatcher import (
     STALE_DIALING,
@@ -752,7 +753,7 @@ def test_the_report_line_has_the_counts_and_no_phone_numbers(
     assert "9161234567" not in line
 
 
-def test_a_booking_not_reached_long_after_its_slot_expires_and_frees_the_number(
+def test_a_booking_not_reached_within_three_days_of_calling_expires_and_frees_the_number(
     dispatcher: Dispatcher,
     stub: TwilioStub,
     add_callback: Add,
@@ -760,19 +761,19 @@ def test_a_booking_not_reached_long_after_its_slot_expires_and_frees_the_number(
     clock: Clock,
     db: Database,
 ) -> None:
-    # The worker was down over a long weekend: one slot ended 73 hours ago, one 71.
-    now = clock()
+    # Wednesday 25 November, 10:00; the worker was down since the weekend. Since Saturday's
+    # slot three days went by (Sunday to Tuesday), since Sunday's two.
     stale = add_callback(
         phone="+79161110001",
-        slot_start=now - timedelta(hours=73, minutes=15),
-        slot_end=now - timedelta(hours=73),
-        next_attempt_at=now - timedelta(hours=73, minutes=15),
+        slot_start=moscow(2026, 11, 21, 10, 0),
+        slot_end=moscow(2026, 11, 21, 10, 15),
+        next_attempt_at=moscow(2026, 11, 21, 10, 0),
     )
     late = add_callback(
         phone="+79161110002",
-        slot_start=now - timedelta(hours=71, minutes=15),
-        slot_end=now - timedelta(hours=71),
-        next_attempt_at=now - timedelta(hours=71, minutes=15),
+        slot_start=moscow(2026, 11, 22, 10, 0),
+        slot_end=moscow(2026, 11, 22, 10, 15),
+        next_attempt_at=moscow(2026, 11, 22, 10, 0),
     )
 
     report = dispatcher.run_once()
@@ -783,6 +784,27 @@ def test_a_booking_not_reached_long_after_its_slot_expires_and_frees_the_number(
     assert load(late).status == "dialing"
     assert stub.calls_by_query("Url", "callback") == {str(late): 1}
     # An expired booking is not an open one: the number may book again.
-    add_callback(phone="+79161110001")
     with db.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Callback)) == 3
+        assert open_booking(session, "+79161110001") is None
+        assert open_booking(session, "+79161110002") is not None
+
+
+def test_the_new_year_break_does_not_count_towards_expiry(
+    dispatcher: Dispatcher, add_callback: Add, load: Load, clock: Clock
+) -> None:
+    # Slot on 30 December; 31 December to 8 January nobody is called.
+    cb = add_callback(
+        slot_start=moscow(2026, 12, 30, 19, 0),
+        slot_end=moscow(2026, 12, 30, 19, 15),
+        next_attempt_at=moscow(2026, 12, 30, 19, 0),
+        status="retry",
+        attempts=1,
+    )
+    clock.set(2027, 1, 8, 21, 0)  # after hours: counted, not dialled
+    assert dispatcher.run_once().expired == 0
+    clock.set(2027, 1, 11, 21, 0)  # 9 and 10 January went by
+    assert dispatcher.run_once().expired == 0
+    assert load(cb).status == "retry"
+    clock.set(2027, 1, 12, 21, 0)  # and 11 January: three days of calling
+    assert dispatcher.run_once().expired == 1
+    assert load(cb).status == "expired"
