@@ -40,13 +40,14 @@ END = End()
 
 
 class _Values(Mapping[str, str]):
-    """Values a prompt text may name in braces, e.g. ``{next_opening}``.
+    """Values a prompt text in ``lang`` may name in braces, e.g. ``{next_opening}``.
 
     Computed values are worked out only when a prompt asks for them.
     """
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, lang: str) -> None:
         self._run = run
+        self._lang = lang
 
     def __getitem__(self, key: str) -> str:
         if key in self._run.state.vars:
@@ -54,7 +55,7 @@ class _Values(Mapping[str, str]):
         if key == "next_opening":
             schedule = self._run.flow.runtime_schedule
             if schedule is not None:
-                return describe_next_opening(schedule, self._run.now, self._run.state.lang)
+                return describe_next_opening(schedule, self._run.now, self._lang)
         return ""
 
     def __iter__(self):  # type: ignore[no-untyped-def]  # Mapping protocol; never iterated
@@ -85,10 +86,11 @@ class Run:
         """A prompt's text, ``{values}`` filled in: in the call's language, or the one the
         flow names (``id@lang``)."""
         prompt_id, fixed = split_prompt_ref(ref)
-        template = self.flow.prompt_text(fixed or self.state.lang, prompt_id)
+        lang = fixed or self.state.lang
+        template = self.flow.prompt_text(lang, prompt_id)
         if "{" not in template:
             return template
-        return _FORMATTER.vformat(template, (), _Values(self))
+        return _FORMATTER.vformat(template, (), _Values(self, lang))
 
     def prompts(self, prompt_refs: list[str]) -> list[Say | Pause]:
         """``Say`` steps for prompts as a flow names them (``id``, or ``id@lang`` for a prompt

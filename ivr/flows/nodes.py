@@ -35,6 +35,11 @@ PROMPT_IDS = _PromptIds()
 PromptList = Annotated[list[str], BeforeValidator(_as_list), PROMPT_IDS]
 
 
+# Values the engine works out when a prompt names them, in the prompt's language; every other
+# value is a call variable, kept in the call's language.
+COMPUTED_VALUES = frozenset({"next_opening"})
+
+
 def split_prompt_ref(ref: str) -> tuple[str, str | None]:
     """A prompt as a flow names it: ``"for_english@en"`` is the prompt ``for_english`` spoken
     in English whatever the call's language (the language choice, say); a plain id is spoken

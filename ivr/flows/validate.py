@@ -8,12 +8,14 @@ misread, duplicate keywords and prompts missing in a language.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable
 
 from ivr.flows.caller_rules import check_caller_rules
 from ivr.flows.model import Defaults, Flow
 from ivr.flows.nodes import (
     ANY_LANGUAGE,
+    COMPUTED_VALUES,
     KEYPAD_KEYS,
     OPERATOR_KEY,
     REPEAT_KEY,
@@ -380,7 +382,23 @@ def _check_prompts(
                         path, line, f"{owner}: prompt '{prompt_id}' has no text in {catalog.path}"
                     )
                 )
+        text = prompts[fixed].texts.get(prompt_id, "") if fixed else ""
+        for name in sorted(_value_names(text) - COMPUTED_VALUES):
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"{owner}: prompt '{ref}' names {{{name}}}, which is kept in the call's "
+                    "language; a prompt said in a fixed language may name only "
+                    + ", ".join(f"{{{n}}}" for n in sorted(COMPUTED_VALUES)),
+                )
+            )
     return problems
+
+
+def _value_names(text: str) -> set[str]:
+    """The ``{values}`` a prompt text names (the reader has checked the braces)."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
 def _prompt_refs(flow: Flow, source: FlowSource) -> list[tuple[str, str, int, str]]:

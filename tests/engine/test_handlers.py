@@ -277,6 +277,20 @@ def test_the_next_opening_is_said_in_the_call_language(make_flow: MakeFlow) -> N
     ]
 
 
+def test_a_prompt_in_a_fixed_language_says_the_next_opening_in_it(make_flow: MakeFlow) -> None:
+    evening = datetime(2026, 11, 25, 19, 0, tzinfo=MOSCOW)
+    flow = make_flow(
+        SCHEDULED.format(lang="ru", holiday=", holiday: holiday").replace(
+            "say: closed}", "say: [closed, closed@en]}"
+        )
+    )
+    assert start(flow, evening).steps == [
+        ru("closed", "Закрыто, откроемся завтра в девять часов."),
+        Say("Closed, we open tomorrow at nine a.m. Moscow time.", "en", prompt_id="closed"),
+        Hangup(),
+    ]
+
+
 def test_a_holiday_takes_the_holiday_branch_or_else_the_closed_one(make_flow: MakeFlow) -> None:
     holiday = datetime(2026, 1, 2, 10, 0, tzinfo=MOSCOW)
     assert start(scheduled(make_flow), holiday).steps == [ru("holiday", "Праздник."), Hangup()]

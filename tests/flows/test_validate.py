@@ -142,6 +142,9 @@ CASES = [
             "prompts/en.yaml",
             "invalid/fixed_language_prompts.yaml:15: node 'tip': prompt 'tip@de' is to be said "
             "in 'de' but there is no prompts/de.yaml",
+            "invalid/fixed_language_prompts.yaml:23: node 'bye': prompt 'named@en' names {name}, "
+            "which is kept in the call's language; a prompt said in a fixed language may name "
+            "only {next_opening}",
         ],
         id="prompt-in-a-fixed-language-missing",
     ),
@@ -313,3 +316,16 @@ def test_a_different_flow_has_a_different_version(fixture_flow: Callable[[str], 
         update={"prompts": {"ru": {**flow.prompts["ru"], "tip": "Другой совет."}}}
     )
     assert Flow.from_snapshot(louder.to_snapshot()).version != flow.version
+
+
+def test_a_changed_copy_of_a_flow_has_its_own_version_and_snapshot(
+    fixture_flow: Callable[[str], Flow],
+) -> None:
+    flow = fixture_flow("valid/minimal.yaml")
+    version, snapshot = flow.version, flow.to_snapshot()
+    louder = flow.model_copy(
+        update={"prompts": {"ru": {**flow.prompts["ru"], "tip": "Другой совет."}}}
+    )
+    assert louder.version != version
+    assert "Другой совет." in louder.to_snapshot() and "Другой совет." not in snapshot
+    assert (flow.version, flow.to_snapshot()) == (version, snapshot)
