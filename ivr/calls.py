@@ -1,9 +1,9 @@
 """Answering one webhook of a call: load its state, run the engine, save, render TwiML.
 
-This is the only place that joins the pure engine to the database and to TwiML. Each turn
-runs in one database transaction with the call's row locked, so a webhook that Twilio retries
-is answered with the TwiML already sent instead of moving the call on twice, and anything a
-turn stores is committed before the answer goes back to Twilio.
+This is the only place that joins the pure engine to the database and to TwiML. A turn is
+stored at most once: a webhook that Twilio retries, or two that race for the same turn, are
+answered with the TwiML the call's turn was answered with, never moving the call on twice; and
+anything a turn stores is committed before the answer goes back to Twilio.
 
 Most turns (a menu, a prompt, a queue) only read and write the call's row (``Database.turn``):
 read without a lock, worked out, stored only if the call is still at the turn that was read.
@@ -20,7 +20,6 @@ same action again, and this time its result is at hand.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -116,17 +115,18 @@ class ActionTable:
 
     in_transaction: Mapping[str, ActionHandler] = field(default_factory=dict)
     slow: Mapping[str, SlowActionHandler] = field(default_factory=dict)
+    # In-transaction actions that only read (a lookup): a turn that ran nothing else need
+    # not wait for its commit to reach the disk (``Database.make_durable``).
+    read_only: frozenset[str] = frozenset()
 
 
 class CallError(IvrError):
     """A webhook that cannot be matched to a call."""
 
 
-class _StartAgain(Exception):  # control flow, not an error: hence not an IvrError
-    """The turn needs what its transaction cannot give: it is rolled back and run again."""
-
-
-class _NeedsSlowAction(_StartAgain):
+# A turn that needs what its transaction cannot give raises one of these (control flow, not
+# errors, hence not IvrError): the transaction is rolled back and the turn tried again.
+class _NeedsSlowAction(Exception):
     """Run this slow action first, outside any transaction."""
 
     def __init__(self, action: ActionRequest, call: CallRecord) -> None:
@@ -135,12 +135,18 @@ class _NeedsSlowAction(_StartAgain):
         self.call = call
 
 
-class _NeedsSession(_StartAgain):
+class _NeedsSession(Exception):
     """An action stores something: run the turn in an ORM session."""
 
 
 def _action_key(action: ActionRequest) -> str:
-    return action.name + json.dumps(action.args, sort_keys=True, default=str)
+    return f"{action.name}{sorted(action.args.items())!r}"
+
+
+# Results of the slow actions a turn has run so far, by action and arguments.
+SlowResults = Mapping[str, Mapping[str, Any]]
+# A turn's TwiML, and the work to do once it is committed.
+Answer = tuple[str, tuple[Callable[[], object], ...]]
 
 
 # A turn starts again at most once per slow action, and once more for an ORM session.
@@ -222,7 +228,7 @@ class CallService:
         self.registry = registry
         self.renderer = renderer
         self.actions = actions or ActionTable()
-        self.rows = call_rows(db.dialect)
+        self.rows = call_rows(db.dialect, db.driver)
 
     # -- the webhooks ---------------------------------------------------------------------
 
@@ -241,24 +247,18 @@ class CallService:
         sid = params.get("CallSid", "")
         if not sid:
             raise CallError("the webhook has no CallSid")
-        slow_results: dict[str, Mapping[str, Any]] = {}
+
+        def attempt(_in_session: bool, slow_results: SlowResults) -> Answer:
+            # A new call's first turn always runs in an ORM session: it creates the call.
+            with self.db.transaction() as session:
+                call = session.get(Call, sid, with_for_update=True)
+                if call is not None:
+                    log.info("call %s: incoming webhook repeated, answering as before", sid)
+                    return call.last_twiml, ()
+                return self._start(session, sid, params, now, flow_name, callback_id, slow_results)
+
         try:
-            for _ in range(MAX_ATTEMPTS):
-                try:
-                    with self.db.transaction() as session:
-                        call = session.get(Call, sid, with_for_update=True)
-                        if call is not None:
-                            log.info("call %s: incoming webhook repeated, answering as before", sid)
-                            return call.last_twiml
-                        twiml, later = self._start(
-                            session, sid, params, now, flow_name, callback_id, slow_results
-                        )
-                except _NeedsSlowAction as needed:
-                    self._run_slow(needed, now, slow_results)
-                    continue
-                _run_after_commit(sid, later)
-                return twiml
-            raise CallError("the first turn did not settle")
+            return self._settle(sid, attempt, now)
         except IntegrityError:
             # Two deliveries of the same webhook raced; the other one created the call.
             with self.db.transaction() as session:
@@ -275,8 +275,8 @@ class CallService:
         now: datetime,
         flow_name: str | None,
         callback_id: int | None,
-        slow_results: Mapping[str, Mapping[str, Any]],
-    ) -> tuple[str, tuple[Callable[[], object], ...]]:
+        slow_results: SlowResults,
+    ) -> Answer:
         line, caller = params.get("To", ""), params.get("From", "")
         variables = {"caller": caller, "line": line}
         if self.speech_available:
@@ -350,30 +350,39 @@ class CallService:
         """The caller answered (or did not): move the call on by one turn."""
         sid = params.get("CallSid", "")
         event = event_from(params, ev)
+
+        def attempt(in_session: bool, slow_results: SlowResults) -> Answer:
+            if in_session:
+                with self.db.transaction() as session:
+                    statements = DriverStatements.of(session)
+                    return self._step(statements, session, sid, turn, event, now, slow_results)
+            with self.db.turn() as plain:
+                return self._step(plain, None, sid, turn, event, now, slow_results)
+
+        return self._settle(sid, attempt, now)
+
+    def _settle(
+        self, sid: str, attempt: Callable[[bool, SlowResults], Answer], now: datetime
+    ) -> str:
+        """Run attempts at a turn until one is answered: a slow action the turn needs runs
+        between two attempts, outside any transaction; a turn that stores side effects is
+        tried again in an ORM session. Work left for after the commit runs at the end."""
         slow_results: dict[str, Mapping[str, Any]] = {}
         in_session = False
         for _ in range(MAX_ATTEMPTS):
             try:
-                if in_session:
-                    with self.db.transaction() as session:
-                        twiml, later = self._step(
-                            DriverStatements.of(session), session, sid, turn, event, now,
-                            slow_results,
-                        )  # fmt: skip
-                else:
-                    with self.db.turn() as statements:
-                        twiml, later = self._step(
-                            statements, None, sid, turn, event, now, slow_results
-                        )
+                twiml, later = attempt(in_session, slow_results)
             except _NeedsSession:
                 in_session = True
                 continue
             except _NeedsSlowAction as needed:
-                self._run_slow(needed, now, slow_results)
-                continue
-            _run_after_commit(sid, later)
-            return twiml
-        raise CallError(f"turn {turn} of call {sid!r} did not settle")
+                pending = needed
+            else:
+                _run_after_commit(sid, later)
+                return twiml
+            # Outside the except block: a failure here is not chained to the restart.
+            slow_results[_action_key(pending.action)] = self._run_slow(sid, pending, now)
+        raise CallError(f"a turn of call {sid!r} did not settle")
 
     def _step(
         self,
@@ -383,8 +392,8 @@ class CallService:
         turn: int,
         event: Event,
         now: datetime,
-        slow_results: Mapping[str, Mapping[str, Any]],
-    ) -> tuple[str, tuple[Callable[[], object], ...]]:
+        slow_results: SlowResults,
+    ) -> Answer:
         """One attempt at a turn. Without a session the call's row is read unlocked and the
         turn stored only if the call is still where it was; with one (side effects) the row
         stays locked until the session commits."""
@@ -416,7 +425,10 @@ class CallService:
         if not stored:
             # Another delivery of this webhook was answered while this one was worked out.
             log.info("call %s: webhook for turn %s answered twice at once", sid, turn)
-            return self.rows.answered(statements, sid), ()
+            winner = self.rows.read(statements, sid)
+            if winner is None:
+                raise CallError(f"call {sid!r} went away during its turn")
+            return winner.last_twiml, ()
         if result.durable and session is not None:
             self.db.make_durable(session)
         return result.twiml, result.after_commit
@@ -430,10 +442,11 @@ class CallService:
         event: Event,
         now: datetime,
         turn: int,
-        slow_results: Mapping[str, Mapping[str, Any]],
+        slow_results: SlowResults,
     ) -> TurnResult:
-        """The engine's turn with its actions run; raises ``_StartAgain`` when it needs a
-        slow action's result, or an ORM session that it was not given."""
+        """The engine's turn with its actions run; raises ``_NeedsSlowAction`` for a slow
+        action's result it does not have yet, ``_NeedsSession`` for a session it was not
+        given."""
         result: Turn = advance(flow, state, event, now)
         steps: list[Step] = list(result.steps)
         later: list[Callable[[], object]] = []
@@ -457,7 +470,7 @@ class CallService:
                 )
                 outcome = handler(action, context)
                 session.flush()
-                stored = True
+                stored = stored or action.name not in self.actions.read_only
             event = Event("action", data={**outcome, "action": action.name})
             result = advance(flow, result.state, event, now)
             steps += result.steps
@@ -466,16 +479,17 @@ class CallService:
         twiml = self.renderer.render(steps, Links(turn))
         return TurnResult(twiml, result.state, stored, tuple(later))
 
-    def _run_slow(
-        self,
-        needed: _NeedsSlowAction,
-        now: datetime,
-        slow_results: dict[str, Mapping[str, Any]],
-    ) -> None:
-        """Run a slow action outside any transaction and keep its result for the next try."""
-        handler = self.actions.slow[needed.action.name]
-        context = SlowActionContext(needed.call, now, self.settings)
-        slow_results[_action_key(needed.action)] = handler(needed.action, context)
+    def _run_slow(self, sid: str, needed: _NeedsSlowAction, now: datetime) -> Mapping[str, Any]:
+        """Run a slow action outside any transaction. When it fails, the turn goes on without
+        its result (``failed``): the engine asks again or offers the keypad, as for a recording
+        that said nothing."""
+        action = needed.action
+        handler = self.actions.slow[action.name]
+        try:
+            return handler(action, SlowActionContext(needed.call, now, self.settings))
+        except Exception:
+            log.exception("call %s: action %s failed; going on without it", sid, action.name)
+            return {"failed": True}
 
     def status(self, params: Mapping[str, str], now: datetime) -> None:
         """Twilio's status callback: record how and when the call ended."""

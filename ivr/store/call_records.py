@@ -75,7 +75,6 @@ class CallRows:
     read_sql: str
     lock_sql: str
     save_sql: str
-    answered_sql: str
     # How a JSON column value is passed to the driver.
     encode: Callable[[Any], Any]
 
@@ -106,11 +105,6 @@ class CallRows:
         changed = statements.execute(self.save_sql, (call.turn + 1, *values, call.sid, call.turn))
         return changed == 1
 
-    def answered(self, statements: Statements, sid: str) -> str:
-        """The TwiML the call's latest turn was answered with."""
-        row = statements.fetchone(self.answered_sql, (sid,))
-        return str(row[0]) if row is not None else ""
-
 
 def _record(row: tuple[Any, ...] | None) -> CallRecord | None:
     if row is None:
@@ -128,7 +122,6 @@ def _rows(p: str, lock: str) -> CallRows:
             f"UPDATE calls SET turn = {p}, state = {p}, path = {p}, inputs = {p}, "
             f"last_twiml = {p}{where} AND turn = {p}"
         ),
-        answered_sql=f"SELECT last_twiml FROM calls{where}",
         encode=jsontext.dumps if p == "?" else _postgres_json,
     )
 
@@ -139,13 +132,17 @@ SQLITE_ROWS = _rows("?", lock="")
 POSTGRES_ROWS = _rows("%s", lock=" FOR UPDATE")
 
 
-def call_rows(dialect: str) -> CallRows:
-    """The turn statements for a database dialect (``sqlite`` or ``postgresql``)."""
+def call_rows(dialect: str, driver: str) -> CallRows:
+    """The turn statements for a database and its driver: SQLite's own, or PostgreSQL's with
+    psycopg 3 (``postgresql+psycopg://``)."""
     if dialect == "sqlite":
         return SQLITE_ROWS
-    if dialect == "postgresql":
+    if dialect == "postgresql" and driver == "psycopg":
         return POSTGRES_ROWS
-    raise ValueError(f"no turn statements for the {dialect!r} database")
+    raise ValueError(
+        f"turns are written for SQLite, or PostgreSQL through psycopg 3 "
+        f"(postgresql+psycopg://…), not {dialect}+{driver}"
+    )
 
 
 def read_call(session: Session | Connection, sid: str) -> CallRecord | None:

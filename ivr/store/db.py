@@ -1,17 +1,19 @@
 """Database engines and transactions that behave the same on SQLite and PostgreSQL.
 
-SQLite's Python driver starts transactions lazily, so two requests could both read a call's
-turn before either writes it. Every transaction here starts with ``BEGIN IMMEDIATE`` on SQLite
-(one writer at a time, others wait ``busy_timeout``), and rows are locked with
-``SELECT … FOR UPDATE`` on PostgreSQL, so one webhook turn is processed exactly once.
+SQLite's Python driver starts transactions lazily, so two requests could both read a row
+before either writes it. Every write transaction here (``transaction()``) starts with
+``BEGIN IMMEDIATE`` on SQLite (one writer at a time: the threads of a process queue on a lock,
+other processes wait ``busy_timeout``), and rows are locked with ``SELECT … FOR UPDATE`` on
+PostgreSQL. A call's plain turn (``turn()``) is single statements instead, made safe by the
+compare-and-set of ``ivr.store.call_records``.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -70,21 +72,22 @@ class DriverStatements:
 
 class _SqliteTurnStatements:
     """SQLite statements that are each a transaction of their own (the connection is in
-    autocommit mode), on the process's turn connection, under the writer lock."""
+    autocommit mode), on one connection, each under the writer lock."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(
+        self, lock: AbstractContextManager[Any], connection: Callable[[], DriverConnection]
+    ) -> None:
+        self._lock = lock
+        self._connection = connection
 
     def fetchone(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        with self._db._writer:
-            row: tuple[Any, ...] | None = (
-                self._db._turn_connection().execute(sql, params).fetchone()
-            )
+        with self._lock:
+            row: tuple[Any, ...] | None = self._connection().execute(sql, params).fetchone()
             return row
 
     def execute(self, sql: str, params: Sequence[Any]) -> int:
-        with self._db._writer:
-            changed: int = self._db._turn_connection().execute(sql, params).rowcount
+        with self._lock:
+            changed: int = self._connection().execute(sql, params).rowcount
             return changed
 
 
@@ -136,11 +139,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
-def is_sqlite(engine: Engine) -> bool:
-    """True for an SQLite engine."""
-    return engine.dialect.name == "sqlite"
-
-
 class Database:
     """An engine and its session factory; one per process, created by the app factory."""
 
@@ -152,14 +150,17 @@ class Database:
         # ``transaction()`` or, for a call's turn, ``turn()``.
         self.sessions = sessionmaker(reader, expire_on_commit=False)
         self._write_sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.sqlite = is_sqlite(self.engine)
         self.dialect = self.engine.dialect.name
+        self.driver = self.engine.dialect.driver
+        self.sqlite = self.dialect == "sqlite"
         # SQLite admits one writer; threads of one process queue here, woken as soon as the
         # lock frees, instead of polling in SQLite's busy handler with growing sleeps.
-        self._writer = threading.Lock() if self.sqlite else nullcontext()
+        self._writer: AbstractContextManager[Any] = (
+            threading.Lock() if self.sqlite else nullcontext()
+        )
         # SQLite: the pooled connection turns are written on, checked out once (``turn``).
         self._turn_pooled: PoolProxiedConnection | None = None
-        self._sqlite_turns = _SqliteTurnStatements(self)
+        self._sqlite_turns = _SqliteTurnStatements(self._writer, self._turn_connection)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

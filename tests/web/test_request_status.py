@@ -398,6 +398,23 @@ def test_the_recording_is_fetched_and_recognised_with_no_lock_held(
     assert len(double.heard) == 1
 
 
+def test_a_recogniser_that_fails_asks_the_caller_again_instead_of_apologising(
+    make_app: AppFactory, clock: Clock
+) -> None:
+    class BrokenRecogniser:
+        def recognize(self, wav: bytes, grammar: Sequence[str] | None = None) -> Transcript:
+            raise RuntimeError("the model crashed")
+
+    caller = Caller(make_app(BrokenRecogniser()))
+    to_status_line(caller, clock)
+
+    answer = caller.speak()
+
+    assert answer.says[0] == NOT_UNDERSTOOD
+    assert "техническая неполадка" not in answer.text
+    assert_offers_keys_then_speech(answer)
+
+
 def test_yes_said_aloud_confirms_too(make_app: AppFactory, clock: Clock) -> None:
     app = make_app(SpeechDouble(["девять восемь семь шесть пять четыре три"]))
     seed_request(app, "9876543", status="waiting_for_caller")
