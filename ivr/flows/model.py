@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from datetime import date, time
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -291,6 +292,14 @@ class Flow(BaseModel):
         if prompt_id in texts:
             return texts[prompt_id]
         return self.prompts.get(self.languages[0], {}).get(prompt_id, "")
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Flow:
+        """A copy, with ``update`` applied; what was worked out once for this flow (version,
+        snapshot, schedule) is worked out again for the copy."""
+        copy = super().model_copy(update=update, deep=deep)
+        for cached in ("version", "_snapshot", "runtime_schedule"):
+            copy.__dict__.pop(cached, None)
+        return copy
 
     def to_snapshot(self) -> str:
         """Canonical JSON of the whole flow, for storage and hashing."""

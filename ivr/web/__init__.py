@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from datetime import datetime
@@ -11,6 +12,7 @@ from flask import Flask
 from ivr.actions import default_actions
 from ivr.calls import ActionTable, CallService
 from ivr.config import Settings
+from ivr.development import DEVELOPMENT_AUTH_TOKEN
 from ivr.flows.registry import FlowRegistry
 from ivr.logs import configure_logging
 from ivr.recordings import RecordingFetcher
@@ -21,6 +23,8 @@ from ivr.twilio_api import Messenger
 from ivr.twiml import PromptAudio, TwimlRenderer
 from ivr.voicemails import VoicemailStore
 from ivr.web.extension import IvrServices
+
+log = logging.getLogger(__name__)
 
 
 def moscow_now() -> datetime:
@@ -40,6 +44,13 @@ def create_app(
         settings = Settings.from_environ(os.environ)
     configure_logging(settings.log_level)
     settings.check_can_serve()
+    if settings.environment == "development" and settings.twilio_auth_token == (
+        DEVELOPMENT_AUTH_TOKEN
+    ):
+        log.warning(
+            "development server: webhooks are checked against the public development token; "
+            "set TWILIO_AUTH_TOKEN to check them against your account's"
+        )
     app = Flask(__name__)
     db = Database(settings.database_url)
     registry = FlowRegistry(

@@ -43,7 +43,7 @@ class SignedForm:
 
     def __init__(self, form: MultiDict[str, str]) -> None:
         self._values: dict[str, list[str]] = dict(form.lists())
-        # All values of a field (Flask's ``MultiDict.getall``), without a Python call each.
+        # All values of a field, as the validator asks for them, without a Python call each.
         self.getall: Callable[[str], list[str]] = self._values.__getitem__
 
     def __iter__(self) -> Iterator[str]:
