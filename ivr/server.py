@@ -15,6 +15,7 @@ from gunicorn.arbiter import Arbiter
 
 from ivr.config import Settings
 from ivr.flows.registry import FlowRegistry
+from ivr.gunicorn_conf import post_worker_init
 
 
 class _Arbiter(Arbiter):  # type: ignore[misc]
@@ -47,18 +48,24 @@ class IvrServer(BaseApplication):  # type: ignore[misc]
         _Arbiter(self).run()
 
 
+def gunicorn_options(
+    settings: Settings, *, host: str, port: int, workers: int, threads: int
+) -> dict[str, Any]:
+    """Gunicorn's settings for ``ivr serve``: the Procfile's hooks, and the command's own."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "pidfile": str(settings.var_dir / "ivr.pid"),
+        "accesslog": "-",
+        "timeout": 30,
+        "post_worker_init": post_worker_init,
+    }
+
+
 def serve(settings: Settings, *, host: str, port: int, workers: int, threads: int) -> None:
     """Run gunicorn in the foreground until stopped."""
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    IvrServer(
-        settings,
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "threads": threads,
-            "worker_class": "gthread" if threads > 1 else "sync",
-            "pidfile": str(settings.var_dir / "ivr.pid"),
-            "accesslog": "-",
-            "timeout": 30,
-        },
-    ).run()
+    options = gunicorn_options(settings, host=host, port=port, workers=workers, threads=threads)
+    IvrServer(settings, options).run()
