@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -20,7 +21,6 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import PoolProxiedConnection
 
 from ivr.store import jsontext
 
@@ -70,25 +70,69 @@ class DriverStatements:
             cursor.close()
 
 
+class _ThreadConnection:
+    """A thread's own connection, closed when the thread ends (its ``threading.local`` lets
+    go of this holder) or when the database is disposed of, whichever comes first."""
+
+    __slots__ = ("__weakref__", "close", "connection")
+
+    def __init__(self, connection: DriverConnection) -> None:
+        self.connection = connection
+        # Not left to the connection's own end: its statement cache refers back to it, so
+        # only a garbage collection would close it.
+        self.close = weakref.finalize(self, connection.close)
+
+
 class _SqliteTurnStatements:
-    """SQLite statements that are each a transaction of their own (the connection is in
-    autocommit mode), on one connection, each under the writer lock."""
+    """SQLite statements that are each a transaction of their own (the connections are in
+    autocommit mode).
+
+    Reads run on a connection of the calling thread's own, with no lock: under WAL a reader
+    never waits for a writer. Writes run on one shared connection under the process's
+    writer lock. Reads stay out of that lock because a thread holding it gives up the GIL
+    inside SQLite and must win it back before it can let go: under load that can take the
+    interpreter's whole switch interval, and every other turn would wait behind it.
+    """
 
     def __init__(
-        self, lock: AbstractContextManager[Any], connection: Callable[[], DriverConnection]
+        self, lock: AbstractContextManager[Any], connect: Callable[[], DriverConnection]
     ) -> None:
         self._lock = lock
-        self._connection = connection
+        self._connect = connect
+        self._local = threading.local()
+        self._readers: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
+        self._readers_lock = threading.Lock()
+        self._writer: DriverConnection | None = None
+
+    def _reader(self) -> DriverConnection:
+        mine: _ThreadConnection | None = getattr(self._local, "mine", None)
+        if mine is None:
+            mine = self._local.mine = _ThreadConnection(self._connect())
+            with self._readers_lock:
+                self._readers.add(mine)
+        return mine.connection
 
     def fetchone(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        with self._lock:
-            row: tuple[Any, ...] | None = self._connection().execute(sql, params).fetchone()
-            return row
+        row: tuple[Any, ...] | None = self._reader().execute(sql, params).fetchone()
+        return row
 
     def execute(self, sql: str, params: Sequence[Any]) -> int:
         with self._lock:
-            changed: int = self._connection().execute(sql, params).rowcount
+            if self._writer is None:
+                self._writer = self._connect()
+            changed: int = self._writer.execute(sql, params).rowcount
             return changed
+
+    def close(self) -> None:
+        """Close every connection opened for turns; later statements open new ones."""
+        with self._lock, self._readers_lock:
+            writer, self._writer = self._writer, None
+            readers, self._readers = list(self._readers), weakref.WeakSet()
+            self._local = threading.local()
+        if writer is not None:
+            writer.close()
+        for reader in readers:
+            reader.close()
 
 
 # Execution option marking a connection as a writer; transactions of an engine without it
@@ -158,9 +202,8 @@ class Database:
         self._writer: AbstractContextManager[Any] = (
             threading.Lock() if self.sqlite else nullcontext()
         )
-        # SQLite: the pooled connection turns are written on, checked out once (``turn``).
-        self._turn_pooled: PoolProxiedConnection | None = None
-        self._sqlite_turns = _SqliteTurnStatements(self._writer, self._turn_connection)
+        # SQLite: the connections turns run on, kept for the process's life (``turn``).
+        self._sqlite_turns = _SqliteTurnStatements(self._writer, self._own_connection)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -175,11 +218,11 @@ class Database:
     def turn(self) -> Iterator[Statements]:
         """The statements of one call's turn, without an ORM session: the per-turn hot path.
 
-        SQLite: each statement is a transaction of its own, run under the writer lock on
-        the one connection this process keeps for turns; the lock is free while the turn
-        is worked out, and the connection's page cache stays warm (only other writers
-        change what it reads). PostgreSQL: one transaction on a pooled connection,
-        committed when the block ends, rolled back when it raises. A turn's one write is
+        SQLite: each statement is a transaction of its own, on connections this process
+        keeps for turns (their page caches stay warm): a read on the thread's own, the
+        write under the writer lock; the lock is free while the turn is worked out.
+        PostgreSQL: one transaction on a pooled connection, committed when the block ends,
+        rolled back when it raises. A turn's one write is
         its last statement, so a turn that fails stores nothing on either.
         """
         if self.sqlite:
@@ -197,11 +240,13 @@ class Database:
         finally:
             pooled.close()
 
-    def _turn_connection(self) -> DriverConnection:
-        # Called with the writer lock held.
-        if self._turn_pooled is None:
-            self._turn_pooled = self.engine.raw_connection()
-        return self._turn_pooled.driver_connection
+    def _own_connection(self) -> DriverConnection:
+        # Set up as the pool's are (WAL, pragmas), but not counted against the pool: the
+        # pool stays whole for the sessions. Its owner closes it.
+        pooled = self.engine.raw_connection()
+        connection: DriverConnection = pooled.driver_connection
+        pooled.detach()
+        return connection
 
     def make_durable(self, session: Session) -> None:
         """Make the open transaction's commit survive a power cut, not only a crash.
@@ -238,9 +283,6 @@ class Database:
             return False
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
-        with self._writer:
-            pooled, self._turn_pooled = self._turn_pooled, None
-            if pooled is not None:
-                pooled.close()
+        """Close every connection: the pool's and the turns'."""
+        self._sqlite_turns.close()
         self.engine.dispose()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from ivr.store.call_records import CallRecord, call_rows
+from ivr.store.call_records import CallRecord, CallRows, call_rows
 from ivr.store.db import Database, DriverStatements, Statements
 from ivr.store.models import Call
 from tests.support.locks import call_row_is_free
@@ -98,6 +102,89 @@ def test_a_plain_turn_holds_no_lock_while_it_is_worked_out(db: Database, databas
     with db.turn() as statements:
         call_rows(db.dialect, db.driver).read(statements, SID)
         assert call_row_is_free(database_url, SID)
+
+
+def test_a_turn_reads_while_another_thread_writes(db: Database) -> None:
+    # A writer holds the database (SQLite) or the call's row (PostgreSQL); a plain turn's
+    # read waits for neither and sees the last commit.
+    rows = call_rows(db.dialect, db.driver)
+    seen: list[CallRecord | None] = []
+
+    def read() -> None:
+        with db.turn() as statements:
+            seen.append(rows.read(statements, SID))
+
+    with db.transaction() as session:
+        rows.lock(DriverStatements.of(session), SID)
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(timeout=10)
+        waited = reader.is_alive()
+    reader.join()
+    assert not waited, "the read waited for the writer"
+    assert [call.turn if call else None for call in seen] == [1]
+
+
+@pytest.fixture
+def sqlite_path(database_url: str) -> Path:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("counts the open handles of the SQLite file")
+    return Path(make_url(database_url).database or "")
+
+
+def test_dispose_closes_every_connection_turns_opened(database_url: str, sqlite_path: Path) -> None:
+    db = Database(database_url)
+    rows = call_rows(db.dialect, db.driver)
+    done, read = threading.Event(), threading.Barrier(4)
+
+    def serve_a_turn() -> None:
+        _read_a_turn(db, rows)
+        read.wait()
+        done.wait()  # the thread lives on, as a server's do
+
+    threads = [threading.Thread(target=serve_a_turn) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    read.wait()
+    try:
+        assert _open_handles(sqlite_path) == 3
+        db.dispose()
+        assert _open_handles(sqlite_path) == 0
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+
+
+def test_a_thread_that_ends_closes_its_connection(database_url: str, sqlite_path: Path) -> None:
+    db = Database(database_url)
+    rows = call_rows(db.dialect, db.driver)
+    thread = threading.Thread(target=_read_a_turn, args=(db, rows))
+    thread.start()
+    thread.join()
+    try:
+        assert _open_handles(sqlite_path) == 0
+        _read_a_turn(db, rows)  # this thread's own
+        assert _open_handles(sqlite_path) == 1
+    finally:
+        db.dispose()
+
+
+def _read_a_turn(db: Database, rows: CallRows) -> None:
+    with db.turn() as statements:
+        assert rows.read(statements, SID) is None  # a fresh database
+
+
+def _open_handles(path: Path) -> int:
+    """Open file descriptors of this process on the database file."""
+    target = str(path.resolve())
+    count = 0
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            count += os.readlink(fd) == target
+        except OSError:
+            continue
+    return count
 
 
 def test_a_locked_read_holds_the_call_until_the_transaction_ends(
