@@ -69,6 +69,8 @@ CLOCK_ENV = "IVR_BENCH_CLOCK"
 
 TARGET_RATIO = 0.70
 TARGET_P99_MS = 20.0
+# The steady load, unless --steady-rate says: this share of the baseline's saturated throughput.
+STEADY_SHARE = 0.5
 
 
 # -- the full app, as gunicorn loads it in the child process ---------------------------------
@@ -125,6 +127,9 @@ class Server:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                # The Procfile's settings (their hooks), for both servers alike.
+                "--config",
+                "python:ivr.gunicorn_conf",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
@@ -408,13 +413,23 @@ def run_phase(
     *,
     worker_pid: int | None,
     max_seconds: float,
+    rate: float | None = None,
 ) -> PhaseResult:
-    """Every thread sends its list of requests in order on its own connection."""
+    """Every thread sends its list of requests in order on its own connection.
+
+    Without ``rate``, each thread sends its next request as soon as the last one is answered
+    (a closed loop: the server is kept saturated). With ``rate`` (requests/s, all threads
+    together), request k of thread i is due at ``(k * threads + i) / rate`` seconds after the
+    start and is sent then, or as soon as its connection is free if the server is late; its
+    latency counts from when it was due, so a server that falls behind shows it (no
+    "coordinated omission")."""
     latencies: list[list[float]] = [[] for _ in work]
+    threads_count = len(work)
     errors: list[str] = []
     stopped = threading.Event()
     start = threading.Barrier(len(work) + 1)
-    deadline = [0.0]
+    # Set by this thread just before the start: when to stop sending, and when it began.
+    stop_after, origin = [0.0], [0.0]
 
     def client(index: int) -> None:
         connection = Connection(port)
@@ -424,10 +439,17 @@ def run_phase(
             # Connect before the clock starts, as a kept-alive Twilio edge would be.
             connection._connect()
             start.wait()
-            for request in work[index]:
+            t0 = origin[0]
+            for k, request in enumerate(work[index]):
                 if stopped.is_set():
                     return
-                began = clock()
+                if rate is None:
+                    began = clock()
+                else:
+                    began = t0 + (k * threads_count + index) / rate
+                    wait = began - clock()
+                    if wait > 0:
+                        time.sleep(wait)
                 status, body = connection.exchange(request.data)
                 mine.append(clock() - began)
                 if status != 200 or b"<Gather" not in body or request.expect not in body:
@@ -437,7 +459,7 @@ def run_phase(
                     )
                     stopped.set()
                     return
-                if began > deadline[0]:
+                if began > stop_after[0]:
                     stopped.set()
                     return
         except Exception as exc:
@@ -451,7 +473,7 @@ def run_phase(
         thread.start()
     cpu_client, cpu_server = time.process_time(), cpu_seconds(worker_pid)
     began = time.perf_counter()
-    deadline[0] = began + max_seconds
+    stop_after[0], origin[0] = began + max_seconds, began
     start.wait()
     for thread in threads:
         thread.join()
@@ -617,24 +639,35 @@ class Bench:
             )
         return starts, turns
 
-    def measure(self, server: Server, requests: int) -> Measurement:
-        """Create the calls (untimed, full app only), then time their menu turns."""
+    def measure(
+        self, server: Server, requests: int, connections: int, rate: float | None = None
+    ) -> Measurement:
+        """Create the calls (untimed, full app only), then time their menu turns: as fast as
+        the server answers, or at a steady ``rate``."""
         per_call = self.args.turns_per_call
         signer = self.full_signer if server is self.full else self.baseline_signer
         starts, turns = self.calls(signer, math.ceil(requests / per_call))
         worker = server.worker_pid()
-        n = self.args.concurrency
         if server is self.full:
-            run_phase(server.port, deal(starts, n), worker_pid=worker, max_seconds=3600)
+            run_phase(server.port, deal(starts, connections), worker_pid=worker, max_seconds=3600)
         phase = run_phase(
-            server.port, deal(turns, n), worker_pid=worker, max_seconds=self.args.max_seconds
+            server.port,
+            deal(turns, connections),
+            worker_pid=worker,
+            max_seconds=self.args.max_seconds,
+            rate=rate,
         )
         return Measurement.of(phase)
 
-    def run(self, progress: Callable[[str], None]) -> dict[str, Any]:
-        same = self.sanity()
-        if not same:
-            progress("WARNING: the baseline's document differs from the full app's")
+    def rounds(
+        self,
+        label: str,
+        requests: int,
+        connections: int,
+        progress: Callable[[str], None],
+        rate: float | None = None,
+    ) -> dict[str, ServerResult]:
+        """``--rounds`` alternating rounds of both servers under the same load."""
         results = {"baseline": ServerResult("baseline"), "full": ServerResult("full app")}
         pair = (("baseline", self.baseline), ("full", self.full))
         for round_no in range(1, self.args.rounds + 1):
@@ -642,22 +675,38 @@ class Bench:
             # speeds up over the run favours neither.
             for key, server in pair if round_no % 2 else pair[::-1]:
                 if self.args.warmup:
-                    self.measure(server, self.args.warmup)
-                m = self.measure(server, self.args.requests)
+                    self.measure(server, self.args.warmup, self.args.concurrency)
+                m = self.measure(server, requests, connections, rate)
                 results[key].rounds.append(m)
                 progress(
-                    f"round {round_no} {results[key].name:<9} {m.rps:8.1f} req/s"
+                    f"{label} round {round_no} {results[key].name:<9} {m.rps:8.1f} req/s"
                     f"  p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms"
                     f"  server CPU {m.server_cpu_ms_per_request:5.2f} ms/req"
                     f"  client CPU {m.client_cpu_ms_per_request:5.2f} ms/req"
                     + ("  (stopped at --max-seconds)" if m.stopped_early else "")
                 )
+        return results
+
+    def run(self, progress: Callable[[str], None]) -> dict[str, Any]:
+        same = self.sanity()
+        if not same:
+            progress("WARNING: the baseline's document differs from the full app's")
+        args = self.args
+        results = self.rounds("saturated", args.requests, args.concurrency, progress)
         base, full = results["baseline"].summary(), results["full"].summary()
         ratio = full["rps"] / base["rps"]
         round_ratios = [
             round(f.rps / b.rps, 3)
             for b, f in zip(results["baseline"].rounds, results["full"].rounds, strict=True)
         ]
+        # Latency at a load both servers can carry: at saturation it is mostly queueing.
+        rate = args.steady_rate or round(STEADY_SHARE * base["rps"])
+        steady: dict[str, Any] = {}
+        if args.steady_requests:
+            steady_results = self.rounds(
+                "steady", args.steady_requests, args.steady_connections, progress, float(rate)
+            )
+            steady = {key: r.summary() for key, r in steady_results.items()}
         return {
             "scenario": "signed menu turn: POST /voice/step?turn=N, Digits=*, main menu again",
             "machine": {
@@ -674,6 +723,7 @@ class Bench:
                 "warmup_per_round": self.args.warmup,
                 "rounds": self.args.rounds,
                 "turns_per_call": self.args.turns_per_call,
+                "steady_requests_per_round": self.args.steady_requests,
                 "app_log_level": self.args.app_log_level,
                 "aggregate": "median over rounds",
             },
@@ -682,10 +732,12 @@ class Bench:
             "full": full,
             "ratio": round(ratio, 3),
             "round_ratios": round_ratios,
+            "steady": {"rate": rate, "connections": args.steady_connections, **steady},
             "targets": {"min_ratio": TARGET_RATIO, "max_p99_ms": TARGET_P99_MS},
             "pass": {
                 "throughput": ratio >= TARGET_RATIO,
                 "p99": full["p99_ms"] < TARGET_P99_MS,
+                **({"steady_p99": steady["full"]["p99_ms"] < TARGET_P99_MS} if steady else {}),
             },
             "rounds": {key: [asdict(m) for m in r.rounds] for key, r in results.items()},
         }
@@ -720,9 +772,32 @@ def report(result: dict[str, Any]) -> str:
         f" round by round: {', '.join(f'{r:.0%}' for r in result['round_ratios'])}",
         f"{'PASS' if passed['throughput'] else 'MISS'}  throughput: full app keeps {ratio:.0%}"
         f" of the baseline (target >= {TARGET_RATIO:.0%})",
-        f"{'PASS' if passed['p99'] else 'MISS'}  latency: full app p99"
-        f" {result['full']['p99_ms']:.1f} ms (target < {TARGET_P99_MS:.0f} ms)",
+        f"{'PASS' if passed['p99'] else 'MISS'}  latency, saturated: full app p99"
+        f" {result['full']['p99_ms']:.1f} ms (target < {TARGET_P99_MS:.0f} ms;"
+        f" the baseline's own: {result['baseline']['p99_ms']:.1f} ms)",
     ]
+    steady = result["steady"]
+    if "full" in steady:
+        lines += [
+            "",
+            f"Steady load: {steady['rate']:.0f} requests/s offered to each server over"
+            f" {steady['connections']} connections, {s['steady_requests_per_round']} requests"
+            " per round; latency counted from when each request was due.",
+            "",
+            f"{'server':<10}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'mean ms':>9}"
+            f"{'CPU ms/req':>12}",
+        ]
+        for key, name in (("baseline", "baseline"), ("full", "full app")):
+            m = steady[key]
+            lines.append(
+                f"{name:<10}{m['rps']:>9.1f}{m['p50_ms']:>9.2f}{m['p90_ms']:>9.2f}"
+                f"{m['p99_ms']:>9.2f}{m['mean_ms']:>9.2f}{m['server_cpu_ms_per_request']:>12.2f}"
+            )
+        lines += [
+            "",
+            f"{'PASS' if passed['steady_p99'] else 'MISS'}  latency, steady load: full app p99"
+            f" {steady['full']['p99_ms']:.1f} ms (target < {TARGET_P99_MS:.0f} ms)",
+        ]
     if not result["same_document"]:
         lines.append("WARNING: the baseline's TwiML differs from the full app's; compare them")
     return "\n".join(lines)
@@ -745,6 +820,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--turns-per-call", type=int, default=3, help="menu turns per call")
     parser.add_argument(
+        "--steady-requests",
+        type=int,
+        default=2000,
+        help="timed requests per round at a steady rate (0: no steady phase)",
+    )
+    parser.add_argument(
+        "--steady-rate",
+        type=float,
+        default=0,
+        help=f"requests/s of the steady phase (0: {STEADY_SHARE:.0%} of the baseline's"
+        " saturated throughput)",
+    )
+    parser.add_argument(
+        "--steady-connections", type=int, default=32, help="client connections, steady phase"
+    )
+    parser.add_argument(
         "--max-seconds", type=float, default=60, help="stop a timed phase after this long"
     )
     parser.add_argument("--app-log-level", default="INFO", help="IVR_LOG_LEVEL of the full app")
@@ -753,6 +844,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if min(args.requests, args.rounds, args.concurrency, args.threads, args.turns_per_call) < 1:
         parser.error("--requests, --rounds, --concurrency, --threads, --turns-per-call >= 1")
+    if args.steady_requests < 0 or args.steady_rate < 0 or args.steady_connections < 1:
+        parser.error("--steady-requests, --steady-rate >= 0 and --steady-connections >= 1")
     if args.worker_class == "sync":
         # gunicorn quietly runs gthread instead of sync when threads > 1.
         args.threads = 1
