@@ -743,6 +743,21 @@ class Bench:
         }
 
 
+def _table(figures: dict[str, Any]) -> list[str]:
+    """Both servers' medians, one line each, under a header."""
+    lines = [
+        f"{'server':<10}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'mean ms':>9}"
+        f"{'CPU ms/req':>12}"
+    ]
+    for key, name in (("baseline", "baseline"), ("full", "full app")):
+        m = figures[key]
+        lines.append(
+            f"{name:<10}{m['rps']:>9.1f}{m['p50_ms']:>9.2f}{m['p90_ms']:>9.2f}"
+            f"{m['p99_ms']:>9.2f}{m['mean_ms']:>9.2f}{m['server_cpu_ms_per_request']:>12.2f}"
+        )
+    return lines
+
+
 def report(result: dict[str, Any]) -> str:
     s = result["settings"]
     worker = f"{s['worker_class']}" + (
@@ -756,15 +771,8 @@ def report(result: dict[str, Any]) -> str:
         f" per server per round, {s['rounds']} alternating rounds; median over rounds."
         f" {result['machine']['cpus']} CPUs, Python {result['machine']['python']}.",
         "",
-        f"{'server':<10}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'mean ms':>9}"
-        f"{'CPU ms/req':>12}",
+        *_table(result),
     ]
-    for key, name in (("baseline", "baseline"), ("full", "full app")):
-        m = result[key]
-        lines.append(
-            f"{name:<10}{m['rps']:>9.1f}{m['p50_ms']:>9.2f}{m['p90_ms']:>9.2f}"
-            f"{m['p99_ms']:>9.2f}{m['mean_ms']:>9.2f}{m['server_cpu_ms_per_request']:>12.2f}"
-        )
     ratio, passed = result["ratio"], result["pass"]
     lines += [
         "",
@@ -784,16 +792,7 @@ def report(result: dict[str, Any]) -> str:
             f" {steady['connections']} connections, {s['steady_requests_per_round']} requests"
             " per round; latency counted from when each request was due.",
             "",
-            f"{'server':<10}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'mean ms':>9}"
-            f"{'CPU ms/req':>12}",
-        ]
-        for key, name in (("baseline", "baseline"), ("full", "full app")):
-            m = steady[key]
-            lines.append(
-                f"{name:<10}{m['rps']:>9.1f}{m['p50_ms']:>9.2f}{m['p90_ms']:>9.2f}"
-                f"{m['p99_ms']:>9.2f}{m['mean_ms']:>9.2f}{m['server_cpu_ms_per_request']:>12.2f}"
-            )
-        lines += [
+            *_table(steady),
             "",
             f"{'PASS' if passed['steady_p99'] else 'MISS'}  latency, steady load: full app p99"
             f" {steady['full']['p99_ms']:.1f} ms (target < {TARGET_P99_MS:.0f} ms)",
