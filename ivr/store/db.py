@@ -74,24 +74,34 @@ class _ThreadConnection:
     """A thread's own connection, closed when the thread ends (its ``threading.local`` lets
     go of this holder) or when the database is disposed of, whichever comes first."""
 
-    __slots__ = ("__weakref__", "close", "connection")
+    __slots__ = ("__weakref__", "_finalizer", "closed", "connection", "lock")
 
     def __init__(self, connection: DriverConnection) -> None:
         self.connection = connection
+        # Held by its thread for a statement and by ``close``: SQLite must not have a
+        # connection closed under a statement running on it (the process would crash).
+        self.lock = threading.Lock()
+        self.closed = False
         # Not left to the connection's own end: its statement cache refers back to it, so
         # only a garbage collection would close it.
-        self.close = weakref.finalize(self, connection.close)
+        self._finalizer = weakref.finalize(self, connection.close)
+
+    def close(self) -> None:
+        """Close the connection once no statement runs on it."""
+        with self.lock:
+            self.closed = True
+            self._finalizer()
 
 
 class _SqliteTurnStatements:
     """SQLite statements that are each a transaction of their own (the connections are in
     autocommit mode).
 
-    Reads run on a connection of the calling thread's own, with no lock: under WAL a reader
-    never waits for a writer. Writes run on one shared connection under the process's
-    writer lock. Reads stay out of that lock because a thread holding it gives up the GIL
-    inside SQLite and must win it back before it can let go: under load that can take the
-    interpreter's whole switch interval, and every other turn would wait behind it.
+    Reads run on a connection of the calling thread's own, outside the writer lock: under
+    WAL a reader never waits for a writer. Writes run on one shared connection under the
+    process's writer lock. Reads stay out of that lock because a thread holding it gives up
+    the GIL inside SQLite and must win it back before it can let go: under load that can
+    take the interpreter's whole switch interval, and every other turn would wait behind it.
     """
 
     def __init__(
@@ -104,17 +114,24 @@ class _SqliteTurnStatements:
         self._readers_lock = threading.Lock()
         self._writer: DriverConnection | None = None
 
-    def _reader(self) -> DriverConnection:
+    def _reader(self) -> _ThreadConnection:
         mine: _ThreadConnection | None = getattr(self._local, "mine", None)
         if mine is None:
-            mine = self._local.mine = _ThreadConnection(self._connect())
+            mine = _ThreadConnection(self._connect())
             with self._readers_lock:
                 self._readers.add(mine)
-        return mine.connection
+            self._local.mine = mine
+        return mine
 
     def fetchone(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        row: tuple[Any, ...] | None = self._reader().execute(sql, params).fetchone()
-        return row
+        while True:
+            mine = self._reader()
+            with mine.lock:
+                if not mine.closed:
+                    row: tuple[Any, ...] | None = mine.connection.execute(sql, params).fetchone()
+                    return row
+            # Closed by ``close`` (the database was disposed of): open another.
+            self._local.mine = None
 
     def execute(self, sql: str, params: Sequence[Any]) -> int:
         with self._lock:
@@ -202,7 +219,7 @@ class Database:
         self._writer: AbstractContextManager[Any] = (
             threading.Lock() if self.sqlite else nullcontext()
         )
-        # SQLite: the connections turns run on, kept for the process's life (``turn``).
+        # SQLite: the connections turns run on (``turn``): each thread's own, and one writer.
         self._sqlite_turns = _SqliteTurnStatements(self._writer, self._own_connection)
 
     @contextmanager
@@ -218,9 +235,9 @@ class Database:
     def turn(self) -> Iterator[Statements]:
         """The statements of one call's turn, without an ORM session: the per-turn hot path.
 
-        SQLite: each statement is a transaction of its own, on connections this process
-        keeps for turns (their page caches stay warm): a read on the thread's own, the
-        write under the writer lock; the lock is free while the turn is worked out.
+        SQLite: each statement is a transaction of its own, on connections kept for turns
+        (their page caches stay warm): a read on the thread's own, the write on a shared
+        one under the writer lock; the lock is free while the turn is worked out.
         PostgreSQL: one transaction on a pooled connection, committed when the block ends,
         rolled back when it raises. A turn's one write is
         its last statement, so a turn that fails stores nothing on either.

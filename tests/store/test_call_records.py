@@ -156,6 +156,44 @@ def test_dispose_closes_every_connection_turns_opened(database_url: str, sqlite_
             thread.join()
 
 
+def test_dispose_waits_for_reads_in_flight_and_later_reads_reopen(db: Database) -> None:
+    # The harness and the CLI dispose of a database that threads may still be reading:
+    # nothing may close a connection under a running statement (SQLite would crash the
+    # process), and a read after the dispose opens a new connection.
+    rows = call_rows(db.dialect, db.driver)
+    stop, reading = threading.Event(), threading.Barrier(5)
+    failures: list[BaseException] = []
+
+    def read_once() -> None:
+        with db.turn() as statements:
+            call = rows.read(statements, SID)
+        assert call is not None and call.turn == 1
+
+    def keep_reading() -> None:
+        try:
+            read_once()
+            reading.wait()
+            while not stop.is_set():
+                read_once()
+        except BaseException as exc:  # handed to the test's thread
+            failures.append(exc)
+            reading.abort()
+
+    readers = [threading.Thread(target=keep_reading) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    try:
+        reading.wait()
+        for _ in range(100):
+            db.dispose()
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    assert failures == []
+    read_once()
+
+
 def test_a_thread_that_ends_closes_its_connection(database_url: str, sqlite_path: Path) -> None:
     db = Database(database_url)
     rows = call_rows(db.dialect, db.driver)
