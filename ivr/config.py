@@ -6,6 +6,7 @@ the command line and by the WSGI entry point, and tests pass a dict of their own
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -15,6 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ivr.development import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN
 from ivr.errors import IvrError
+
+log = logging.getLogger(__name__)
+
+# Settings no longer read, and what replaced them: said at start so a deployment that still
+# sets one is not quietly run on the new default.
+RETIRED = {
+    "IVR_CALLBACK_EXPIRY_HOURS": (
+        "IVR_CALLBACK_EXPIRY_DAYS, which counts the days calls may be made on after the slot"
+    ),
+}
 
 ENV_PREFIX = "IVR_"
 
@@ -129,6 +140,9 @@ class Settings(BaseModel):
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
         """Build settings from ``environ`` (e.g. ``os.environ``); ``overrides`` win."""
+        for retired, successor in RETIRED.items():
+            if environ.get(retired):
+                log.warning("%s is no longer read; set %s", retired, successor)
         values: dict[str, object] = {}
         for field in cls.model_fields:
             name = cls.env_name(field)

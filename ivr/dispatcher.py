@@ -420,19 +420,22 @@ class Dispatcher:
         days = self.settings.callback_expiry_days
         moment = stored_utc(now)
         with self.db.transaction() as session:
-            # Only a slot that ended at least that many days ago can have missed them.
+            # Only a slot that ended at least that many days ago can have missed them. Those
+            # it locks and keeps are bookings whose days went by on holidays: nobody dials
+            # them now anyway.
             candidates = session.scalars(
                 select(Callback)
                 .where(
                     Callback.status.in_(DUE_STATUSES),
-                    Callback.slot_end < moment - timedelta(days=days),
+                    Callback.slot_end <= moment - timedelta(days=days),
                 )
                 .order_by(Callback.id)
                 .with_for_update(skip_locked=True)
             ).all()
             expired = 0
             for callback in candidates:
-                missed = self.hours.calling_days_between(stored_utc(callback.slot_end), now, days)
+                # From the slot's own day: one ending at midnight belongs to the day before.
+                missed = self.hours.calling_days_between(stored_utc(callback.slot_start), now, days)
                 if missed < days:
                     continue
                 callback.status = "expired"

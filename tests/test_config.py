@@ -71,3 +71,14 @@ def test_only_a_development_server_has_a_default_account() -> None:
     assert mine.twilio_auth_token == "mine"
     assert Settings.from_environ({}).twilio_auth_token == ""
     assert Settings.from_environ({"IVR_ENVIRONMENT": "test"}).twilio_auth_token == ""
+
+
+def test_a_retired_setting_is_named_with_what_replaced_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = Settings.from_environ({"IVR_ENVIRONMENT": "test", "IVR_CALLBACK_EXPIRY_HOURS": "24"})
+    assert settings.callback_expiry_days == 3
+    assert [r.getMessage() for r in caplog.records] == [
+        "IVR_CALLBACK_EXPIRY_HOURS is no longer read; set IVR_CALLBACK_EXPIRY_DAYS, which"
+        " counts the days calls may be made on after the slot"
+    ]

@@ -762,25 +762,33 @@ def test_a_booking_not_reached_within_three_days_of_calling_expires_and_frees_th
     db: Database,
 ) -> None:
     # Wednesday 25 November, 10:00; the worker was down since the weekend. Since Saturday's
-    # slot three days went by (Sunday to Tuesday), since Sunday's two.
+    # slots three days went by (Sunday to Tuesday), since Sunday's two, though its slot
+    # ended more than three times 24 hours ago.
     stale = add_callback(
         phone="+79161110001",
         slot_start=moscow(2026, 11, 21, 10, 0),
         slot_end=moscow(2026, 11, 21, 10, 15),
         next_attempt_at=moscow(2026, 11, 21, 10, 0),
     )
+    before_midnight = add_callback(
+        phone="+79161110003",
+        slot_start=moscow(2026, 11, 21, 23, 45),
+        slot_end=moscow(2026, 11, 22, 0, 0),
+        next_attempt_at=moscow(2026, 11, 21, 23, 45),
+    )
     late = add_callback(
         phone="+79161110002",
-        slot_start=moscow(2026, 11, 22, 10, 0),
-        slot_end=moscow(2026, 11, 22, 10, 15),
-        next_attempt_at=moscow(2026, 11, 22, 10, 0),
+        slot_start=moscow(2026, 11, 22, 9, 0),
+        slot_end=moscow(2026, 11, 22, 9, 15),
+        next_attempt_at=moscow(2026, 11, 22, 9, 0),
     )
 
     report = dispatcher.run_once()
 
-    assert (report.expired, report.claimed, report.placed) == (1, 1, 1)
-    assert "expired 1" in report.summary()
+    assert (report.expired, report.claimed, report.placed) == (2, 1, 1)
+    assert "expired 2" in report.summary()
     assert (load(stale).status, load(stale).last_result) == ("expired", "expired")
+    assert load(before_midnight).status == "expired"
     assert load(late).status == "dialing"
     assert stub.calls_by_query("Url", "callback") == {str(late): 1}
     # An expired booking is not an open one: the number may book again.
@@ -800,7 +808,7 @@ def test_the_new_year_break_does_not_count_towards_expiry(
         status="retry",
         attempts=1,
     )
-    clock.set(2027, 1, 8, 21, 0)  # after hours: counted, not dialled
+    clock.set(2027, 1, 8, 21, 0)  # the last day of the break
     assert dispatcher.run_once().expired == 0
     clock.set(2027, 1, 11, 21, 0)  # 9 and 10 January went by
     assert dispatcher.run_once().expired == 0
