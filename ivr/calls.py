@@ -115,8 +115,10 @@ class ActionTable:
 
     in_transaction: Mapping[str, ActionHandler] = field(default_factory=dict)
     slow: Mapping[str, SlowActionHandler] = field(default_factory=dict)
-    # In-transaction actions that only read (a lookup): a turn that ran nothing else need
-    # not wait for its commit to reach the disk (``Database.make_durable``).
+    # In-transaction actions that store nothing a caller left (a lookup; a text, which
+    # goes out after the commit): a turn that ran nothing else need not wait for its
+    # commit to reach the disk (``Database.make_durable``). A power cut could then lose
+    # the call's last turn, never a voicemail, booking or request.
     read_only: frozenset[str] = frozenset()
 
 

@@ -29,6 +29,6 @@ def default_actions(
         },
         # Fetching a recording and decoding it take up to seconds: never with a lock held.
         slow={"recognize_number": RecognizeNumber(fetcher, recognizer)},
-        # Texts go out after the commit; these store nothing.
+        # These store nothing a caller left (a text goes out after the commit).
         read_only=frozenset({"lookup_request", "find_callback_slot", "send_text"}),
     )

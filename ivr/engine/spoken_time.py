@@ -66,8 +66,9 @@ def _ru(number: int, case: Case) -> str:
 
 
 def _minutes_ru(minute: int, case: Case) -> str:
-    # «девять ноль пять»: a listener cannot hear the zero of 05 otherwise.
-    words = _ru(minute, case)
+    # «девять ноль пять»: a listener cannot hear the zero of 05 otherwise. Minutes agree
+    # with the unsaid «минута»: «девять двадцать одна», «до девяти двадцати двух».
+    words = str(num2words(minute, lang="ru", case=case, gender="f"))
     return f"ноль {words}" if minute < 10 else words
 
 
