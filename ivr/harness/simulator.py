@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -862,8 +862,3 @@ class _CallRun:
         self.lines.append(line)
         if self.on_line is not None:
             self.on_line(line)
-
-
-def describe_inputs(items: Sequence[CallerInput]) -> str:
-    """``press 1, say оплата, silence``."""
-    return ", ".join(caller_inputs.describe(item) for item in items) or "none"
