@@ -26,6 +26,8 @@ from ivr.web.extension import IvrServices
 
 log = logging.getLogger(__name__)
 
+MAX_WEBHOOK_BYTES = 1024 * 1024
+
 
 def moscow_now() -> datetime:
     """The real clock, in Moscow time."""
@@ -52,6 +54,8 @@ def create_app(
             "set TWILIO_AUTH_TOKEN to check them against your account's"
         )
     app = Flask(__name__)
+    # Twilio's webhooks are a few kilobytes; anything far larger is refused (413) unread.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_WEBHOOK_BYTES
     db = Database(settings.database_url)
     registry = FlowRegistry(
         settings.flows_dir,

@@ -12,6 +12,7 @@ from ivr.dispatcher import apply_call_result
 from ivr.schedule import MOSCOW
 from ivr.voicemails import MIN_SECONDS
 from ivr.web.extension import services
+from ivr.web.form import posted_form
 from ivr.web.security import twilio_signed
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,16 @@ def _twiml(body: str) -> Response:
 
 
 def _form() -> dict[str, str]:
-    """Twilio's form fields (one value each) as a plain dict: werkzeug's form raises and
-    catches an HTTP error inside ``get`` for every field a webhook does not carry."""
-    return request.form.to_dict()
+    """Twilio's form fields, the first value of each."""
+    return posted_form().first
+
+
+def _call_sid() -> str:
+    """The CallSid for a log line about a failure, which may be the form itself."""
+    try:
+        return posted_form().get("CallSid", "?")
+    except Exception:
+        return "?"
 
 
 def call_time() -> datetime:
@@ -49,7 +57,7 @@ def _answer(work: Callable[[], str]) -> Response:
     except Exception:
         log.exception(
             "call %s: webhook %s failed; apologising and transferring",
-            request.form.get("CallSid", "?"),
+            _call_sid(),
             request.path,
         )
         return _twiml(services().calls.apology())
@@ -98,9 +106,9 @@ def recording() -> Response:
         return Response("", status=204)
     try:
         minimum = request.args.get("min", default=MIN_SECONDS, type=int)
-        services().voicemails.on_recording_status(request.form.to_dict(), call_time(), minimum)
+        services().voicemails.on_recording_status(_form(), call_time(), minimum)
     except Exception:
-        log.exception("call %s: recording callback failed", request.form.get("CallSid", "?"))
+        log.exception("call %s: recording callback failed", _call_sid())
         return Response("", status=500)
     return Response("", status=204)
 
@@ -113,8 +121,9 @@ def callback_status() -> Response:
     if callback is None:
         return Response("", status=204)
     ivr = services()
-    status = request.form.get("CallStatus", "")
-    if status == "completed" and not ivr.calls.reached_a_person(request.form.get("CallSid", "")):
+    form = posted_form()
+    status = form.get("CallStatus")
+    if status == "completed" and not ivr.calls.reached_a_person(form.get("CallSid")):
         # Answered, but nobody spoke with a specialist (a machine, or a hang-up in the
         # queue): the booking is not done, it is tried again.
         status = "not-connected"
@@ -125,7 +134,7 @@ def callback_status() -> Response:
             status,
             call_time(),
             ivr.settings,
-            call_sid=request.form.get("CallSid"),
+            call_sid=form.first.get("CallSid"),
         )
     except Exception:
         log.exception("callback %s: status callback failed", callback)
@@ -140,6 +149,6 @@ def status() -> Response:
     try:
         services().calls.status(_form(), call_time())
     except Exception:
-        log.exception("call %s: status callback failed", request.form.get("CallSid", "?"))
+        log.exception("call %s: status callback failed", _call_sid())
         return Response("", status=500)
     return Response("", status=204)
