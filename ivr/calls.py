@@ -338,7 +338,7 @@ class CallService:
             flow.name,
             flow.version,
         )
-        record = CallRecord(sid, caller, line, flow.version, 1, {}, "", [])
+        record = CallRecord(sid, caller, line, flow.version, 1, {}, [])
         result = self._turn(session, record, flow, state, Event.start(), now, 1, slow_results)
         call.state = result.state.to_json()
         call.path = list(result.state.path)
@@ -408,7 +408,7 @@ class CallService:
         if turn != call.turn:
             # A retry of a turn already answered (or a stale one): same answer again.
             log.info("call %s: webhook for turn %s repeated (now at %s)", sid, turn, call.turn)
-            return call.last_twiml, ()
+            return self._last_answer(statements, sid), ()
         flow = self.registry.version(call.flow_version)
         if flow is None:
             raise CallError(f"flow version {call.flow_version} is not available")
@@ -427,13 +427,17 @@ class CallService:
         if not stored:
             # Another delivery of this webhook was answered while this one was worked out.
             log.info("call %s: webhook for turn %s answered twice at once", sid, turn)
-            winner = self.rows.read(statements, sid)
-            if winner is None:
-                raise CallError(f"call {sid!r} went away during its turn")
-            return winner.last_twiml, ()
+            return self._last_answer(statements, sid), ()
         if result.durable and session is not None:
             self.db.make_durable(session)
         return result.twiml, result.after_commit
+
+    def _last_answer(self, statements: Statements, sid: str) -> str:
+        """The TwiML the call's latest turn was answered with."""
+        twiml = self.rows.answer(statements, sid)
+        if twiml is None:
+            raise CallError(f"call {sid!r} went away during its turn")
+        return twiml
 
     def _turn(
         self,

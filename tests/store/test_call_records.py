@@ -57,9 +57,9 @@ def test_a_turn_reads_the_call_and_stores_the_next(db: Database) -> None:
     with db.turn() as statements:
         call = call_rows(db.dialect, db.driver).read(statements, SID)
         assert call == CallRecord(
-            SID, "+79161234567", "+78005553535", "v1", 1, {"node": "main_menu"},
-            "<Response />", [],
-        )  # fmt: skip
+            SID, "+79161234567", "+78005553535", "v1", 1, {"node": "main_menu"}, []
+        )
+        assert call_rows(db.dialect, db.driver).answer(statements, SID) == "<Response />"
         assert save(db, statements, call, "<Response><Hangup /></Response>")
     with db.sessions() as session:
         stored = session.get(Call, SID)
@@ -84,18 +84,37 @@ def test_a_turn_worked_out_after_the_call_moved_on_stores_nothing(db: Database) 
         assert save(db, statements, first, "<Response><Say>first</Say></Response>")
     with db.turn() as statements:
         assert not save(db, statements, second, "<Response><Say>second</Say></Response>")
-        winner = rows.read(statements, SID)
-        assert winner is not None
-        assert winner.last_twiml == "<Response><Say>first</Say></Response>"
+        assert rows.answer(statements, SID) == "<Response><Say>first</Say></Response>"
     with db.turn() as statements:
         now = rows.read(statements, SID)
         assert now is not None and now.turn == 2
+
+
+def test_a_stored_turn_reads_back_exactly(db: Database) -> None:
+    # SQLite hands the row back packed as one JSON array: quotes, backslashes, line breaks,
+    # Cyrillic and nested values must come back as they were stored.
+    rows = call_rows(db.dialect, db.driver)
+    state = {"node": 'меню "оплата"', "vars": {"raw": "a\\b\nc\t", "n": "0"}, "x": [1, None]}
+    inputs = [{"node": "main_menu", "kind": "speech", "value": '«оплата» \\ "да"'}]
+    twiml = '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Say>Здравствуйте!</Say></Response>'
+    with db.turn() as statements:
+        call = rows.read(statements, SID)
+        assert call is not None
+        assert rows.save(
+            statements, call, state=state, path=["greeting"], inputs=inputs, twiml=twiml
+        )
+    with db.turn() as statements:
+        stored = rows.read(statements, SID)
+        answered = rows.answer(statements, SID)
+    assert stored == CallRecord(SID, "+79161234567", "+78005553535", "v1", 2, state, inputs)
+    assert answered == twiml
 
 
 def test_an_unknown_call_reads_as_none(db: Database) -> None:
     rows = call_rows(db.dialect, db.driver)
     with db.turn() as statements:
         assert rows.read(statements, "CA" + "0" * 32) is None
+        assert rows.answer(statements, "CA" + "0" * 32) is None
 
 
 def test_a_plain_turn_holds_no_lock_while_it_is_worked_out(db: Database, database_url: str) -> None:
