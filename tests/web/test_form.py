@@ -22,6 +22,7 @@ BODIES = [
     b"SpeechResult=%D0%BE%D0%BF%D0%BB%D0%B0%D1%82%D0%B0+%D0%B8+%D0%B2%D0%BE%D0%B7%D0%B2%D1%80%D0%B0%D1%82",
     b"msg=Gather+End&FinishedOnKey=&Digits=%23",
     b"a=x%3Dy%26z&b==c",
+    b"a=x%3dy&b%3d=1&c=%2526%253D",
     b"a=1&&b=2&",
     b"lone&a=1",
     b"=nameless&a=1",
