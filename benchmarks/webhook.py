@@ -229,6 +229,24 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def allowed_cpus(pid: int | None) -> str:
+    """The CPUs a process may run on, as /proc lists them (``0-1``, ``3``), or ``?``."""
+    if pid is None:
+        return "?"
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "?"
+    return next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in status.splitlines()
+            if line.startswith("Cpus_allowed_list:")
+        ),
+        "?",
+    )
+
+
 # -- requests --------------------------------------------------------------------------------
 
 
@@ -580,6 +598,8 @@ class Bench:
                 "IVR_RELOAD_INTERVAL": "2",
                 "IVR_SKIP_SIGNATURE_CHECK": "false",
                 "IVR_LOG_LEVEL": self.args.app_log_level,
+                # Read by the gunicorn hooks of both servers (ivr.gunicorn_conf).
+                "IVR_WEB_CPU_PINNING": "true" if self.args.cpu_pinning else "false",
                 "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
                 "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
                 CLOCK_ENV: CLOCK,
@@ -627,6 +647,15 @@ class Bench:
         finally:
             connection.close()
         return full_body == base_body
+
+    def worker_cpus(self) -> dict[str, str]:
+        """The CPUs each server's worker may run on; with --cpu-pinning, one each."""
+        cpus = {
+            server.name: allowed_cpus(server.worker_pid()) for server in (self.baseline, self.full)
+        }
+        if self.args.cpu_pinning and any(not c.isdigit() for c in cpus.values()):
+            raise BenchError(f"--cpu-pinning: the workers were not pinned (CPUs: {cpus})")
+        return cpus
 
     def calls(self, signer: Signer, count: int) -> tuple[list[list[Request]], list[list[Request]]]:
         """``count`` new calls: their incoming webhooks and their timed menu turns."""
@@ -728,6 +757,8 @@ class Bench:
                 "turns_per_call": self.args.turns_per_call,
                 "steady_requests_per_round": self.args.steady_requests,
                 "app_log_level": self.args.app_log_level,
+                "cpu_pinning": self.args.cpu_pinning,
+                "worker_cpus": self.worker_cpus(),
                 "aggregate": "median over rounds",
             },
             "same_document": same,
@@ -767,6 +798,8 @@ def report(result: dict[str, Any]) -> str:
     worker = f"{s['worker_class']}" + (
         f", {s['threads']} threads" if s["worker_class"] == "gthread" else ""
     )
+    if s["cpu_pinning"]:
+        worker += ", pinned to one CPU"
     lines = [
         f"Signed menu turn (POST /voice/step, Digits=*) — gunicorn 1 worker ({worker}),",
         f"{s['concurrency']} client connections"
@@ -821,6 +854,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--threads", type=int, default=4, help="gthread threads per worker (sync: always 1)"
+    )
+    parser.add_argument(
+        "--cpu-pinning",
+        action="store_true",
+        help="both servers' worker on one CPU (IVR_WEB_CPU_PINNING=true)",
     )
     parser.add_argument("--turns-per-call", type=int, default=3, help="menu turns per call")
     parser.add_argument(

@@ -62,6 +62,8 @@ class Settings(BaseModel):
     # How often (seconds) a web worker looks at the flow files for edits.
     reload_interval: float = Field(default=2.0, ge=0)
     log_level: str = "INFO"
+    # Keep each web worker (all its threads) on one CPU of its own: see ``ivr.gunicorn_conf``.
+    web_cpu_pinning: bool = False
     # Twilio's REST API; tests and the harness point it at a local stand-in (not in production).
     twilio_api_base: str = "https://api.twilio.com"
     recordings_dir: Path = Path("var/recordings")

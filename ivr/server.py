@@ -15,7 +15,7 @@ from gunicorn.arbiter import Arbiter
 
 from ivr.config import Settings
 from ivr.flows.registry import FlowRegistry
-from ivr.gunicorn_conf import post_worker_init
+from ivr.gunicorn_conf import post_fork, post_worker_init, pre_fork
 
 
 class _Arbiter(Arbiter):  # type: ignore[misc]
@@ -60,6 +60,8 @@ def gunicorn_options(
         "pidfile": str(settings.var_dir / "ivr.pid"),
         "accesslog": "-",
         "timeout": 30,
+        "pre_fork": pre_fork,
+        "post_fork": post_fork,
         "post_worker_init": post_worker_init,
     }
 
