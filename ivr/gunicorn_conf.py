@@ -10,10 +10,10 @@ hands it over several times per statement); when the threads sit on different CP
 hand-over wakes a thread on another CPU and moves the request's data between caches. Kept on
 one CPU, one worker answered 1840 menu turns a second instead of 1220, at 0.54 ms of CPU
 each instead of 0.94 (``python -m benchmarks.webhook --cpu-pinning`` against the same without
-it, two CPUs). It is off by default, because pinning is only right on a
-machine the server has to itself: containers of a shared host each see every CPU and would
-all choose the same ones, and a worker recognising speech could no longer spread onto an
-idle CPU. Run as many workers as CPUs when it is on.
+it, two CPUs). It is off by default, because pinning is only right on a machine the server
+has to itself: containers of a shared host each see every CPU and would all choose the same
+ones, and a worker recognising speech could no longer spread onto an idle CPU. Run as many
+workers as CPUs when it is on.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from ivr.config import Settings
+from ivr.config import ConfigError, Settings
 
 
 def post_worker_init(worker: Any) -> None:
@@ -54,7 +54,10 @@ def _pinning_on(server: Any) -> bool:
     settings = getattr(server.app, "settings", None)
     if not isinstance(settings, Settings):
         # The Procfile's gunicorn: its workers read their settings from this environment.
-        settings = Settings.from_environ(os.environ)
+        try:
+            settings = Settings.from_environ(os.environ)
+        except ConfigError:
+            return False  # the worker says what is wrong, as it would without pinning
     return settings.web_cpu_pinning
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from gunicorn.app.wsgiapp import WSGIApplication
@@ -165,3 +166,15 @@ def test_without_pinning_a_worker_may_run_on_every_cpu(tmp_path: Path) -> None:
         assert _wait_until(lambda: len(_workers(master.pid)) == 2)
         everywhere = Path("/proc/self/status").read_text().split("Cpus_allowed_list:")[1]
         assert set(_workers(master.pid).values()) == {everywhere.split()[0]}
+
+
+def test_a_broken_environment_is_left_to_the_worker_to_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The master does not stop on it: the worker refuses to boot, naming the variable.
+    monkeypatch.setenv("IVR_WEB_CPU_PINNING", "true")
+    monkeypatch.setenv("IVR_RELOAD_INTERVAL", "soon")
+    master = SimpleNamespace(app=SimpleNamespace(), WORKERS={}, log=None)
+    worker = SimpleNamespace()
+    pre_fork(master, worker)
+    assert worker.ivr_cpu is None

@@ -9,9 +9,9 @@ shortcut: unless a name or value carries an encoded ``&`` or ``=`` (``%26``, ``%
 whole body is decoded with one ``unquote`` and then split, instead of one ``unquote`` per
 field (a phone number's ``%2B`` is in four of Twilio's fields). Decoding first is safe then:
 only a decoded ``&`` or ``=`` could move a field's boundary, and an undecodable byte becomes
-U+FFFD either way, since no sequence of UTF-8 spans the plain ``&`` between two fields. That,
-and skipping werkzeug's form machinery, halves what reading the form costs a menu turn.
-Other content types (Twilio sends none) go through werkzeug as usual.
+U+FFFD either way, since no sequence of UTF-8 spans the plain ``&`` between two fields. With
+werkzeug's form machinery skipped too, reading a menu turn's form costs about a third of what
+``request.form`` did. Other content types (Twilio sends none) go through werkzeug as usual.
 """
 
 from __future__ import annotations
