@@ -26,7 +26,7 @@ from ivr.store.models import Call, Callback, Request, Voicemail, stored_utc
 def _db() -> Database:
     from ivr.cli import load_settings
 
-    return Database(load_settings().database_url)
+    return Database.from_settings(load_settings())
 
 
 def _local(moment: datetime | None) -> str:

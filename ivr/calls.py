@@ -65,11 +65,10 @@ APOLOGY_TEXT = (
 
 @dataclass(frozen=True)
 class TurnResult:
-    """A turn's TwiML and new state; ``durable`` when an action stored something."""
+    """A turn's TwiML and new state."""
 
     twiml: str
     state: CallState
-    durable: bool
     # Work for after the commit (text messages): never inside the write transaction.
     after_commit: tuple[Callable[[], object], ...] = ()
 
@@ -116,8 +115,8 @@ class ActionTable:
     in_transaction: Mapping[str, ActionHandler] = field(default_factory=dict)
     slow: Mapping[str, SlowActionHandler] = field(default_factory=dict)
     # In-transaction actions that store nothing a caller left (a lookup; a text, which
-    # goes out after the commit): a turn that ran nothing else need not wait for its
-    # commit to reach the disk (``Database.make_durable``). A power cut could then lose
+    # goes out after the commit): a turn that runs nothing else commits without waiting
+    # for the disk (``Database.transaction(durable=False)``). A power cut could then lose
     # the call's last turn, never a voicemail, booking or request.
     read_only: frozenset[str] = frozenset()
 
@@ -138,7 +137,17 @@ class _NeedsSlowAction(Exception):
 
 
 class _NeedsSession(Exception):
-    """An action stores something: run the turn in an ORM session."""
+    """An action needs an ORM session: run the turn in one, ``durable`` when the action
+    stores something a caller left (SQLite sets how a commit is synced before it begins)."""
+
+    def __init__(self, durable: bool) -> None:
+        super().__init__("durable" if durable else "session")
+        self.durable = durable
+
+
+# How an attempt at a turn runs: plain statements (None), or an ORM session that is
+# durable (True) or not (False).
+SessionMode = bool | None
 
 
 def _action_key(action: ActionRequest) -> str:
@@ -151,8 +160,9 @@ SlowResults = Mapping[str, Mapping[str, Any]]
 Answer = tuple[str, tuple[Callable[[], object], ...]]
 
 
-# A turn starts again at most once per slow action, and once more for an ORM session.
-MAX_ATTEMPTS = MAX_ACTIONS + 2
+# A turn starts again at most once per slow action, once for an ORM session and once more
+# for a durable one.
+MAX_ATTEMPTS = MAX_ACTIONS + 3
 
 
 def event_from(params: Mapping[str, str], ev: str | None) -> Event:
@@ -250,14 +260,17 @@ class CallService:
         if not sid:
             raise CallError("the webhook has no CallSid")
 
-        def attempt(_in_session: bool, slow_results: SlowResults) -> Answer:
+        def attempt(mode: SessionMode, slow_results: SlowResults) -> Answer:
             # A new call's first turn always runs in an ORM session: it creates the call.
-            with self.db.transaction() as session:
+            durable = bool(mode)
+            with self.db.transaction(durable) as session:
                 call = session.get(Call, sid, with_for_update=True)
                 if call is not None:
                     log.info("call %s: incoming webhook repeated, answering as before", sid)
                     return call.last_twiml, ()
-                return self._start(session, sid, params, now, flow_name, callback_id, slow_results)
+                return self._start(
+                    session, durable, sid, params, now, flow_name, callback_id, slow_results
+                )
 
         try:
             return self._settle(sid, attempt, now)
@@ -272,6 +285,7 @@ class CallService:
     def _start(
         self,
         session: Session,
+        durable: bool,
         sid: str,
         params: Mapping[str, str],
         now: datetime,
@@ -339,13 +353,13 @@ class CallService:
             flow.version,
         )
         record = CallRecord(sid, caller, line, flow.version, 1, {}, [])
-        result = self._turn(session, record, flow, state, Event.start(), now, 1, slow_results)
+        result = self._turn(
+            (session, durable), record, flow, state, Event.start(), now, 1, slow_results
+        )
         call.state = result.state.to_json()
         call.path = list(result.state.path)
         call.last_twiml = result.twiml
         session.add(call)
-        if result.durable:
-            self.db.make_durable(session)
         return result.twiml, result.after_commit
 
     def step(self, params: Mapping[str, str], turn: int, ev: str | None, now: datetime) -> str:
@@ -353,29 +367,32 @@ class CallService:
         sid = params.get("CallSid", "")
         event = event_from(params, ev)
 
-        def attempt(in_session: bool, slow_results: SlowResults) -> Answer:
-            if in_session:
-                with self.db.transaction() as session:
+        def attempt(mode: SessionMode, slow_results: SlowResults) -> Answer:
+            if mode is not None:
+                with self.db.transaction(mode) as session:
                     statements = DriverStatements.of(session)
-                    return self._step(statements, session, sid, turn, event, now, slow_results)
+                    return self._step(
+                        statements, (session, mode), sid, turn, event, now, slow_results
+                    )
             with self.db.turn() as plain:
                 return self._step(plain, None, sid, turn, event, now, slow_results)
 
         return self._settle(sid, attempt, now)
 
     def _settle(
-        self, sid: str, attempt: Callable[[bool, SlowResults], Answer], now: datetime
+        self, sid: str, attempt: Callable[[SessionMode, SlowResults], Answer], now: datetime
     ) -> str:
         """Run attempts at a turn until one is answered: a slow action the turn needs runs
-        between two attempts, outside any transaction; a turn that stores side effects is
-        tried again in an ORM session. Work left for after the commit runs at the end."""
+        between two attempts, outside any transaction; a turn that runs in-transaction
+        actions is tried again in an ORM session, a durable one if they store something a
+        caller left. Work left for after the commit runs at the end."""
         slow_results: dict[str, Mapping[str, Any]] = {}
-        in_session = False
+        mode: SessionMode = None
         for _ in range(MAX_ATTEMPTS):
             try:
-                twiml, later = attempt(in_session, slow_results)
-            except _NeedsSession:
-                in_session = True
+                twiml, later = attempt(mode, slow_results)
+            except _NeedsSession as needed:
+                mode = needed.durable
                 continue
             except _NeedsSlowAction as needed:
                 pending = needed
@@ -389,7 +406,7 @@ class CallService:
     def _step(
         self,
         statements: Statements,
-        session: Session | None,
+        in_session: tuple[Session, bool] | None,
         sid: str,
         turn: int,
         event: Event,
@@ -399,7 +416,7 @@ class CallService:
         """One attempt at a turn. Without a session the call's row is read unlocked and the
         turn stored only if the call is still where it was; with one (side effects) the row
         stays locked until the session commits."""
-        if session is None:
+        if in_session is None:
             call = self.rows.read(statements, sid)
         else:
             call = self.rows.lock(statements, sid)
@@ -415,7 +432,7 @@ class CallService:
         state = CallState.from_json(call.state)
         entry = _log_input(event)
         inputs = call.inputs if entry is None else [*call.inputs, {"node": state.node, **entry}]
-        result = self._turn(session, call, flow, state, event, now, call.turn + 1, slow_results)
+        result = self._turn(in_session, call, flow, state, event, now, call.turn + 1, slow_results)
         stored = self.rows.save(
             statements,
             call,
@@ -428,8 +445,6 @@ class CallService:
             # Another delivery of this webhook was answered while this one was worked out.
             log.info("call %s: webhook for turn %s answered twice at once", sid, turn)
             return self._last_answer(statements, sid), ()
-        if result.durable and session is not None:
-            self.db.make_durable(session)
         return result.twiml, result.after_commit
 
     def _last_answer(self, statements: Statements, sid: str) -> str:
@@ -441,7 +456,7 @@ class CallService:
 
     def _turn(
         self,
-        session: Session | None,
+        in_session: tuple[Session, bool] | None,
         call: CallRecord,
         flow: Flow,
         state: CallState,
@@ -451,12 +466,11 @@ class CallService:
         slow_results: SlowResults,
     ) -> TurnResult:
         """The engine's turn with its actions run; raises ``_NeedsSlowAction`` for a slow
-        action's result it does not have yet, ``_NeedsSession`` for a session it was not
-        given."""
+        action's result it does not have yet, ``_NeedsSession`` for a session (or a durable
+        one) it was not given. ``in_session`` is the ORM session and whether it is durable."""
         result: Turn = advance(flow, state, event, now)
         steps: list[Step] = list(result.steps)
         later: list[Callable[[], object]] = []
-        stored = False
         for _ in range(MAX_ACTIONS):
             action = result.action
             if action is None:
@@ -469,21 +483,22 @@ class CallService:
                 handler = self.actions.in_transaction.get(action.name)
                 if handler is None:
                     raise CallError(f"no handler for action '{action.name}'")
-                if session is None:
-                    raise _NeedsSession()
+                stores = action.name not in self.actions.read_only
+                if in_session is None or (stores and not in_session[1]):
+                    raise _NeedsSession(durable=stores)
+                session = in_session[0]
                 context = ActionContext(
                     session, call, flow, result.state, now, self.settings, later
                 )
                 outcome = handler(action, context)
                 session.flush()
-                stored = stored or action.name not in self.actions.read_only
             event = Event("action", data={**outcome, "action": action.name})
             result = advance(flow, result.state, event, now)
             steps += result.steps
         else:
             raise CallError("too many actions in one turn")
         twiml = self.renderer.render(steps, Links(turn))
-        return TurnResult(twiml, result.state, stored, tuple(later))
+        return TurnResult(twiml, result.state, tuple(later))
 
     def _run_slow(self, sid: str, needed: _NeedsSlowAction, now: datetime) -> Mapping[str, Any]:
         """Run a slow action outside any transaction. When it fails, the turn goes on without

@@ -47,6 +47,10 @@ class Settings(BaseModel):
 
     environment: Literal["production", "development", "test"] = "production"
     database_url: str = "sqlite:///var/ivr.db"
+    # SQLite: how a call's navigation turns are committed. What a caller left (voicemail,
+    # booking, request) is always committed with synchronous=FULL; NORMAL lets a power cut
+    # (not a crash) lose a call's last turn, FULL makes every commit wait for the disk.
+    sqlite_navigation_sync: Literal["NORMAL", "FULL"] = "NORMAL"
     public_url: str = "http://127.0.0.1:5000"
     flows_dir: Path = Path("flows")
     prompts_dir: Path = Path("prompts")

@@ -26,7 +26,7 @@ def worker(once: bool) -> None:
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    db = Database(settings.database_url)
+    db = Database.from_settings(settings)
     try:
         try:
             dispatcher = Dispatcher(settings, db)

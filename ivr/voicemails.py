@@ -107,7 +107,6 @@ class VoicemailStore:
                 voicemail.status = "failed"
                 voicemail.last_error = "Twilio reported the recording failed"
             voicemail_id, pending = voicemail.id, voicemail.status == "pending"
-            self.db.make_durable(session)
         if pending and status == "completed":
             self.download(voicemail_id, now)
 

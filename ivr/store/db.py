@@ -6,11 +6,18 @@ before either writes it. Every write transaction here (``transaction()``) starts
 other processes wait ``busy_timeout``), and rows are locked with ``SELECT … FOR UPDATE`` on
 PostgreSQL. A call's plain turn (``turn()``) is single statements instead, made safe by the
 compare-and-set of ``ivr.store.call_records``.
+
+Durability on SQLite is SQLite's own business: a transaction is ``durable`` (the default)
+when it stores something a caller left or an admin changed, and then commits with
+``PRAGMA synchronous=FULL`` (the WAL is synced before the commit returns); a call's
+navigation commits with ``synchronous=NORMAL`` (safe from a crash of the process, not from a
+power cut). Nothing here opens the database's files itself: closing any descriptor of a file
+drops every POSIX lock the process holds on it, and another process would then think itself
+alone, checkpoint and delete the WAL under us.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +29,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.config import Settings
 from ivr.store import jsontext
 
 # A DB-API connection as the driver made it (sqlite3 or psycopg).
@@ -157,10 +165,23 @@ class _SqliteTurnStatements:
 # Execution option marking a connection as a writer; transactions of an engine without it
 # are writers too, so only reads that say so begin deferred.
 WRITE_OPTION = "ivr_write"
+# Execution option: False for a transaction whose commit need not survive a power cut.
+DURABLE_OPTION = "ivr_durable"
+# SQLite's ``synchronous`` levels: what a durable commit uses, and the choices for the rest.
+DURABLE_SYNC = "FULL"
+NAVIGATION_SYNC_LEVELS = ("NORMAL", "FULL")
+# Where a pooled connection remembers the level it was last set to.
+_SYNC_INFO = "ivr_synchronous"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite files get their directory, WAL and immediate locks."""
+def make_engine(url: str, navigation_sync: str = "NORMAL", **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite files get their directory, WAL and immediate locks.
+
+    SQLite commits are synced with ``synchronous=FULL``, but for transactions begun with
+    ``DURABLE_OPTION`` false, which use ``navigation_sync`` (``NORMAL`` or ``FULL``).
+    """
+    if navigation_sync not in NAVIGATION_SYNC_LEVELS:
+        raise ValueError(f"navigation_sync must be one of {NAVIGATION_SYNC_LEVELS}")
     parsed = make_url(url)
     kwargs.setdefault("json_serializer", jsontext.dumps)
     kwargs.setdefault("json_deserializer", jsontext.loads)
@@ -183,8 +204,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        # Navigation turns need not wait for the disk; see ``Database.make_durable``.
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={DURABLE_SYNC}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -194,7 +214,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # Writers take the write lock up front (no read-then-upgrade deadlocks); readers
         # begin deferred, so they never wait for a writer under WAL.
         raw = connection.connection.driver_connection  # every turn: skip the statement layer
-        if connection.get_execution_options().get(WRITE_OPTION, True):
+        options = connection.get_execution_options()
+        # The level must be set outside a transaction (SQLite refuses it inside one).
+        wanted = DURABLE_SYNC if options.get(DURABLE_OPTION, True) else navigation_sync
+        info = connection.connection.info
+        if info.get(_SYNC_INFO, DURABLE_SYNC) != wanted:
+            raw.execute(f"PRAGMA synchronous={wanted}")
+            info[_SYNC_INFO] = wanted
+        if options.get(WRITE_OPTION, True):
             raw.execute("BEGIN IMMEDIATE")
         else:
             raw.execute("BEGIN")
@@ -203,16 +230,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class Database:
-    """An engine and its session factory; one per process, created by the app factory."""
+    """An engine and its session factory; one per process, created by the app factory.
 
-    def __init__(self, url: str) -> None:
+    ``navigation_sync`` is SQLite's ``synchronous`` level for what need not survive a power
+    cut (a call's navigation turns): ``NORMAL`` (the default) or ``FULL``.
+    """
+
+    def __init__(self, url: str, navigation_sync: str = "NORMAL") -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, navigation_sync)
+        self.navigation_sync = navigation_sync
         reader = self.engine.execution_options(**{WRITE_OPTION: False})
         # Read-only sessions (listings, snapshots, queue music); writes go through
         # ``transaction()`` or, for a call's turn, ``turn()``.
         self.sessions = sessionmaker(reader, expire_on_commit=False)
-        self._write_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = {
+            True: sessionmaker(self.engine, expire_on_commit=False),
+            False: sessionmaker(
+                self.engine.execution_options(**{DURABLE_OPTION: False}),
+                expire_on_commit=False,
+            ),
+        }
         self.dialect = self.engine.dialect.name
         self.driver = self.engine.dialect.driver
         self.sqlite = self.dialect == "sqlite"
@@ -224,14 +262,21 @@ class Database:
         # SQLite: the connections turns run on (``turn``): each thread's own, and one writer.
         self._sqlite_turns = _SqliteTurnStatements(self._writer, self._own_connection)
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """The configured database."""
+        return cls(settings.database_url, settings.sqlite_navigation_sync)
+
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session in a transaction: committed on success, rolled back on error."""
-        with self._writer, self._write_sessions() as session:
-            with session.begin():
-                yield session
-            if session.info.pop("durable", False):
-                self._sync_wal()
+    def transaction(self, durable: bool = True) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error.
+
+        The commit of a ``durable`` transaction survives a power cut, not only a crash
+        (PostgreSQL's always does). A call's turn that stores nothing a caller left passes
+        ``durable=False``; so must nothing else.
+        """
+        with self._writer, self._write_sessions[durable]() as session, session.begin():
+            yield session
 
     @contextmanager
     def turn(self) -> Iterator[Statements]:
@@ -261,36 +306,13 @@ class Database:
 
     def _own_connection(self) -> DriverConnection:
         # Set up as the pool's are (WAL, pragmas), but not counted against the pool: the
-        # pool stays whole for the sessions. Its owner closes it.
+        # pool stays whole for the sessions. Its owner closes it. Turns only navigate (what
+        # a caller leaves is stored in a durable ``transaction``).
         pooled = self.engine.raw_connection()
         connection: DriverConnection = pooled.driver_connection
         pooled.detach()
+        connection.execute(f"PRAGMA synchronous={self.navigation_sync}")
         return connection
-
-    def make_durable(self, session: Session) -> None:
-        """Make the open transaction's commit survive a power cut, not only a crash.
-
-        SQLite runs with ``synchronous=NORMAL`` (WAL): a commit is safe from the process
-        dying but may be lost with the machine. Turns that stored something a caller left
-        (a voicemail, a booking, a request) call this so their commit is synced to disk.
-        PostgreSQL commits are always synced.
-        """
-        if self.sqlite:
-            session.info["durable"] = True
-
-    def _sync_wal(self) -> None:
-        # What synchronous=FULL does at commit: the committed frames are in the WAL file,
-        # written but perhaps not yet on disk; fsync it before the webhook answers.
-        database = make_url(self.url).database or ""
-        if not database or database == ":memory:":
-            return
-        for path in (f"{database}-wal", database):
-            if os.path.exists(path):
-                fd = os.open(path, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
 
     def ping(self) -> bool:
         """True when the database answers."""

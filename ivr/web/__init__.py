@@ -56,7 +56,7 @@ def create_app(
     app = Flask(__name__)
     # Twilio's webhooks are a few kilobytes; anything far larger is refused (413) unread.
     app.config["MAX_CONTENT_LENGTH"] = MAX_WEBHOOK_BYTES
-    db = Database(settings.database_url)
+    db = Database.from_settings(settings)
     registry = FlowRegistry(
         settings.flows_dir,
         settings.prompts_dir,
