@@ -30,7 +30,11 @@ class RecordingHost:
     # Answer with a redirect to this URL when set.
     redirect_to: str | None = None
     seen: list[SeenRequest] = field(default_factory=list)
+    # Connections accepted, counted before a request line is read: a client that connects and
+    # then fails (a TLS handshake sent to this plain-http host) is counted, and never in ``seen``.
+    connections: int = 0
     base_url: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
         host = self
@@ -38,6 +42,11 @@ class RecordingHost:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
                 pass
+
+            def handle(self) -> None:
+                with host._lock:
+                    host.connections += 1
+                super().handle()
 
             def do_GET(self) -> None:
                 host.seen.append(SeenRequest(self.path, self.headers.get("Authorization", "")))
