@@ -33,7 +33,13 @@ if TYPE_CHECKING:
     from ivr.harness.simulator import CallHarness, CallResult, CallSpec, Line
 
 _INPUTS_KEY = "ivr.harness.inputs"
-_VALUE_INPUTS = {"--press": "press", "--say": "say", "--say-file": "say-file", "--talk": "talk"}
+_VALUE_INPUTS = {
+    "--press": "press",
+    "--wait-press": "wait-press",
+    "--say": "say",
+    "--say-file": "say-file",
+    "--talk": "talk",
+}
 _FLAG_INPUTS = {"--silence": "silence", "--hangup": "hangup"}
 DEFAULT_SCENARIOS = Path("tests/scenarios")
 
@@ -80,6 +86,8 @@ class _OrderedInputsCommand(click.Command):
 def _to_input(kind: str, value: str) -> CallerInput:
     if kind == "press":
         return Press(value)
+    if kind == "wait-press":
+        return Press(value, in_queue=True)
     if kind == "say":
         return Speak(value)
     if kind == "say-file":
@@ -188,6 +196,11 @@ def _read_line(prompt: str) -> str | None:
 @click.option("--from", "caller", default=DEFAULT_FROM, show_default=True, help="The caller.")
 @click.option("--at", "at", help="Moscow time of the call, e.g. 2026-12-31T21:30.")
 @click.option("--press", multiple=True, help="Keys pressed at the next <Gather> (1, 123456#).")
+@click.option(
+    "--wait-press",
+    multiple=True,
+    help="Keys pressed while waiting in a queue, at the next <Gather> of its wait music.",
+)
 @click.option("--say", multiple=True, help="Words said at the next <Gather>/<Record>.")
 @click.option(
     "--say-file",
@@ -256,9 +269,10 @@ def call_command(
 ) -> None:
     """Place one call as Twilio would, offline, and print what the caller heard.
 
-    Inputs (--press, --say, --say-file, --talk, --silence, --hangup) are used in the order
-    given, one per <Gather>/<Record>; after the last one the caller stays silent. Without
-    --url the app runs in this process on a throwaway database.
+    Inputs (--press, --wait-press, --say, --say-file, --talk, --silence, --hangup) are used in
+    the order given, one per <Gather>/<Record>; after the last one the caller stays silent. A
+    <Gather> in a queue's wait music takes only a --wait-press (the caller holds silently
+    until then). Without --url the app runs in this process on a throwaway database.
     """
     from ivr.harness.simulator import CallSpec, parse_moment
 

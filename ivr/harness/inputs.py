@@ -2,6 +2,12 @@
 
 Inputs are consumed in order, one per ``<Gather>``/``<Record>``; when they run out the caller
 stays silent, as a real caller who says nothing would.
+
+A ``<Gather>`` in a queue's wait music (a waitUrl document, e.g. «нажмите 1, и мы
+перезвоним») takes only a press scripted for the wait (``{wait_press: "1"}``, ``Press(keys,
+in_queue=True)``): while the next input is anything else the caller holds silently, and keeps
+that input for the menus after the queue. A press scripted for the wait that meets an ordinary
+``<Gather>`` first is a mistake in the script, which the harness reports.
 """
 
 from __future__ import annotations
@@ -23,9 +29,13 @@ class InputError(ValueError):
 
 @dataclass(frozen=True)
 class Press:
-    """The caller presses keys (``1``, ``123456#``)."""
+    """The caller presses keys (``1``, ``123456#``).
+
+    ``in_queue``: pressed while waiting in a queue, at the next ``<Gather>`` of the wait music.
+    """
 
     keys: str
+    in_queue: bool = False
 
     def __post_init__(self) -> None:
         if not KEYS.match(self.keys):
@@ -78,7 +88,7 @@ CallerInput = Press | Speak | SpeakFile | Talk | Silence | HangUp
 def describe(item: CallerInput) -> str:
     """A short, stable description: ``press 1``, ``say один``, ``silence``."""
     if isinstance(item, Press):
-        return f"press {item.keys}"
+        return f"press {item.keys}" + (" in the queue" if item.in_queue else "")
     if isinstance(item, Speak):
         return f"say {item.text}"
     if isinstance(item, SpeakFile):
@@ -93,7 +103,7 @@ def describe(item: CallerInput) -> str:
 def to_json(item: CallerInput) -> dict[str, str | int]:
     """Plain data for a caller input."""
     if isinstance(item, Press):
-        return {"press": item.keys}
+        return {"wait_press" if item.in_queue else "press": item.keys}
     if isinstance(item, Speak):
         return {"say": item.text}
     if isinstance(item, SpeakFile):
@@ -109,8 +119,9 @@ def from_data(value: Any, base_dir: Path | None = None) -> CallerInput:
     """An input written in a scenario file.
 
     ``"1"``/``"123#"`` (keys), ``silence``, ``hangup``, or a one-key mapping ``{press: "1"}``,
-    ``{say: "оплата"}``, ``{say_file: x.wav}`` (relative to ``base_dir``), ``{talk: 5}``
-    (seconds), ``{silence: true}``.
+    ``{wait_press: "1"}`` (keys pressed while waiting in a queue), ``{say: "оплата"}``,
+    ``{say_file: x.wav}`` (relative to ``base_dir``), ``{talk: 5}`` (seconds),
+    ``{silence: true}``.
     """
     if isinstance(value, bool):
         raise InputError(f"{value!r} is not an input")
@@ -126,12 +137,13 @@ def from_data(value: Any, base_dir: Path | None = None) -> CallerInput:
             return Press(word)
         raise InputError(
             f"'{value}' is not an input: write keys (\"1\"), silence, hangup, "
-            "{press: …}, {say: …}, {say_file: …} or {talk: seconds}"
+            "{press: …}, {wait_press: …}, {say: …}, {say_file: …} or {talk: seconds}"
         )
     if isinstance(value, dict) and len(value) == 1:
         ((kind, arg),) = value.items()
-        if kind == "press" and isinstance(arg, str | int) and not isinstance(arg, bool):
-            return Press(str(arg))
+        keys = isinstance(arg, str | int) and not isinstance(arg, bool)
+        if kind in ("press", "wait_press") and keys:
+            return Press(str(arg), in_queue=kind == "wait_press")
         if kind == "say" and isinstance(arg, str):
             return Speak(arg)
         if kind == "say_file" and isinstance(arg, str):
@@ -146,8 +158,8 @@ def from_data(value: Any, base_dir: Path | None = None) -> CallerInput:
         if kind == "hangup":
             return HangUp()
     raise InputError(
-        f'{value!r} is not an input: use {{press: "1"}}, {{say: text}}, {{say_file: path}}, '
-        "{talk: seconds}, silence or hangup"
+        f'{value!r} is not an input: use {{press: "1"}}, {{wait_press: "1"}}, {{say: text}}, '
+        "{say_file: path}, {talk: seconds}, silence or hangup"
     )
 
 
@@ -176,12 +188,17 @@ def from_line(line: str) -> CallerInput:
 
 @dataclass(frozen=True)
 class Ask:
-    """What Twilio is listening for when the caller's turn comes."""
+    """What Twilio is listening for when the caller's turn comes.
+
+    ``in_queue``: the ``<Gather>`` is in a queue's wait music (a waitUrl document or what its
+    action answered).
+    """
 
     verb: Literal["Gather", "Record"]
     dtmf: bool
     speech: bool
     timeout: int
+    in_queue: bool = False
 
     def hint(self) -> str:
         """A prompt for a tester typing the caller's part."""
@@ -192,7 +209,8 @@ class Ask:
             ways.append("keys (1, 123#)")
         if self.speech:
             ways.append("words to say")
-        return ", ".join(ways) + ", empty = silence, 'hangup'"
+        where = "waiting in the queue: " if self.in_queue else ""
+        return where + ", ".join(ways) + ", empty = silence, 'hangup'"
 
 
 class InputSource(Protocol):
@@ -210,10 +228,18 @@ class ScriptedInputs:
         self.used = 0
 
     def next_input(self, ask: Ask) -> CallerInput:
-        """The next scripted input, or silence."""
+        """The next scripted input, or silence.
+
+        In a queue's wait music only a press scripted for the wait is taken; anything else is
+        kept, and the caller is silent there.
+        """
         if self.used >= len(self.items):
             return Silence()
         item = self.items[self.used]
+        if ask.in_queue and not (isinstance(item, Press) and item.in_queue):
+            # The wait's offer recurs on every waitUrl request: a caller scripted for the menus
+            # after the queue must not have those keys eaten by the hold music.
+            return Silence()
         self.used += 1
         return item
 

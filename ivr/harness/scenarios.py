@@ -13,11 +13,25 @@ A scenario file is YAML::
           heard: ["Технические проблемы", "Ошибки пятьсот"]   # in this order
           reaches: [tip_errors]
           ends: queue tech
+      - name: payments queue, 1 at the callback offer during the wait → callback booked
+        inputs: ["5", {wait_press: "1"}, "1", "1"]
+        queue_waits: 6               # the offer comes after a minute's wait
+        expect:
+          callback: true
+
+Inputs are used in order, one per ``<Gather>``/``<Record>``, then the caller is silent. A
+``<Gather>`` in a queue's wait music (the ``waitUrl`` documents, and what their ``<Gather>``
+action answers) takes only ``{wait_press: KEYS}``: until that is the next input the caller
+holds silently and the wait goes on, so the keys for the menus after the queue are kept; a
+``wait_press`` that meets an ordinary ``<Gather>`` first ends the call as an error.
 
 Call keys: ``name`` (required), ``to``, ``from``, ``at``, ``inputs``, ``queue_result``,
 ``dial_result``, ``queue_waits``, ``confidence``, ``sid``, ``bad_signature``, ``direction``
 (``outbound-api`` for a call the server had Twilio place), ``voice_path`` (the voice URL's
-path and query, e.g. ``/voice/incoming?flow=callback``), ``expect``.
+path and query, e.g. ``/voice/incoming?flow=callback``), ``expect``. ``queue_waits`` (default
+2) is how many times a queue's ``waitUrl`` is requested, each a later ``QueueTime``; the caller
+stays in the queue after the last one unless a ``<Leave>`` took them out or ``queue_result``
+says how the queue let them go.
 
 Expectations (``expect``): ``heard`` (phrases heard in that order, case-insensitive),
 ``not_heard``, ``reaches`` / ``not_reaches`` (nodes), ``path`` (the exact node path),

@@ -3,9 +3,18 @@
 ``CallHarness.place(spec)`` POSTs the voice webhook, then does what Twilio does with each
 TwiML verb in order: speaks ``<Say>``, answers ``<Gather>``/``<Record>`` with the caller's next
 input (or falls through to the next verb when the caller is silent), follows ``<Redirect>``,
-requests ``waitUrl`` for ``<Enqueue>``, reports ``<Dial>``, stops at ``<Hangup>``, and finally
-sends the status callback. Every request carries the call's form fields and is signed with
-``X-Twilio-Signature`` over the full URL and the POST parameters, as Twilio signs them.
+plays the ``waitUrl`` documents of ``<Enqueue>``, reports ``<Dial>``, stops at ``<Hangup>``,
+and finally sends the status callback. Every request carries the call's form fields and is
+signed with ``X-Twilio-Signature`` over the full URL and the POST parameters, as Twilio signs
+them.
+
+In a queue the harness requests the ``waitUrl`` ``queue_waits`` times, each with the queue's
+parameters, and plays what it answers with the verbs Twilio allows there (``WAIT_VERBS``): a
+``<Gather>`` posts the caller's keys to its action (only a press scripted for the wait, see
+``ivr.harness.inputs``), and the action's answer is played in the queue as well, so a
+``<Leave>`` in it takes the caller out (the ``<Enqueue>`` action gets ``QueueResult=leave``);
+any other verb there is reported and skipped. A wait ends when its documents run out of
+verbs, and Twilio then asks the ``waitUrl`` again.
 
 Times are estimated, not waited for: speech at a fixed rate, pauses and timeouts at their
 length. With ``at`` set, the ``X-IVR-Clock`` header tells a development server the moment of
@@ -61,6 +70,10 @@ PLAY_SECONDS = 5
 ANSWER_SECONDS = 2
 BRIDGED_SECONDS = 60
 DEFAULT_MAX_REQUESTS = 100
+# The verbs played from a queue's waitUrl. Twilio's blog "Queue: The Gathering" (2013) added
+# <Gather>; the whole list is the one Twilio-compatible carriers document for the same verb.
+# No documentation found allows <Sms> there, so the harness treats it as not allowed.
+WAIT_VERBS = ("Say", "Play", "Pause", "Gather", "Redirect", "Leave", "Hangup")
 
 OutcomeKind = Literal[
     "hangup", "queue", "dial", "caller-hangup", "end-of-twiml", "rejected", "refused", "error"
@@ -490,16 +503,32 @@ class _CallRun:
         if self.pending is not None:
             item, self.pending = self.pending, None
             return item
-        return self.inputs.next_input(ask)
+        item = self.inputs.next_input(ask)
+        if isinstance(item, Press) and item.in_queue and not ask.in_queue:
+            # The script meant this press for a queue's wait music; taking it here would send
+            # the key to the wrong menu and hide that the queue never offered it.
+            raise _Ended(
+                Outcome(
+                    "error",
+                    detail=f"the next input is {{wait_press: {item.keys}}}, but this "
+                    f"<{ask.verb}> is not in a queue's wait music (did the queue offer a "
+                    "<Gather> within queue_waits?)",
+                )
+            )
+        return item
 
-    def _gather(self, doc_url: str, verb: Verb, after: Verb | None) -> _Document | None:
+    def _gather(
+        self, doc_url: str, verb: Verb, after: Verb | None, *, in_queue: bool = False
+    ) -> _Document | None:
+        """Listen for the caller's input; the action's document when Twilio posts it."""
+        who: LineKind = "queue" if in_queue else "ivr"
         modes = set(verb.attr("input", "dtmf").split())
         dtmf, speech = "dtmf" in modes, "speech" in modes
         timeout = _int(verb.attr("timeout", "5"), 5)
         for child in verb.children:
             if child.name in ("Say", "Play", "Pause"):
-                self._speak(child, "ivr")
-        item = self._next_input(Ask("Gather", dtmf, speech, timeout))
+                self._speak(child, who)
+        item = self._next_input(Ask("Gather", dtmf, speech, timeout, in_queue))
         params: dict[str, str] = {}
         if (
             isinstance(item, Speak | SpeakFile | Talk)
@@ -559,7 +588,8 @@ class _CallRun:
         if not params and verb.attr("actionOnEmptyResult", "false").lower() != "true":
             return None  # Twilio moves on to the verb after the <Gather>.
         target = urljoin(doc_url, verb.attr("action")) if verb.attr("action") else doc_url
-        return self._fetch("gather", verb.attr("method", "POST").upper(), target, params)
+        kind = "queue-gather" if in_queue else "gather"
+        return self._fetch(kind, verb.attr("method", "POST").upper(), target, params)
 
     def _record(self, doc_url: str, verb: Verb) -> _Document | None:
         timeout = _int(verb.attr("timeout", "5"), 5)
@@ -687,20 +717,39 @@ class _CallRun:
         )
 
     def _wait_music(self, document: _Document) -> bool:
-        """Play a waitUrl document; True when it makes the caller leave the queue."""
-        for verb in document.verbs:
-            if verb.name in ("Say", "Play", "Pause"):
-                self._speak(verb, "queue")
-            elif verb.name == "Leave":
-                return True
-            elif verb.name == "Hangup":
-                raise _Ended(Outcome("hangup"))
-            elif verb.name == "Redirect":
-                target = urljoin(document.url, verb.text)
-                method = verb.attr("method", "POST").upper()
-                return self._wait_music(self._fetch("queue-wait", method, target, {}))
-            else:
-                self._say("note", f"<{verb.name}> is not allowed in a queue's waitUrl")
+        """Play one wait: a waitUrl document, and the documents it leads to.
+
+        True when the caller leaves the queue (``<Leave>``). A ``<Gather>``'s action and a
+        ``<Redirect>`` answer documents that are played in the queue too, with the same verbs
+        allowed; the wait is over when a document runs out of verbs.
+        """
+        current: _Document | None = document
+        while current is not None:
+            following: _Document | None = None
+            for verb in current.verbs:
+                if verb.name in ("Say", "Play", "Pause"):
+                    self._speak(verb, "queue")
+                elif verb.name == "Gather":
+                    following = self._gather(current.url, verb, None, in_queue=True)
+                elif verb.name == "Redirect":
+                    target = urljoin(current.url, verb.text)
+                    method = verb.attr("method", "POST").upper()
+                    following = self._fetch("queue-wait", method, target, {})
+                elif verb.name == "Leave":
+                    return True
+                elif verb.name == "Hangup":
+                    raise _Ended(Outcome("hangup"))
+                else:
+                    # What Twilio does with such a verb is not documented: the harness plays
+                    # nothing for it and says so, so a server that sends one is noticed.
+                    self._say(
+                        "note",
+                        f"warning: <{verb.name}> is not allowed in a queue's waitUrl "
+                        f"(only {', '.join(f'<{name}>' for name in WAIT_VERBS)}): skipped",
+                    )
+                if following is not None:
+                    break
+            current = following
         return False
 
     def _dial(self, doc_url: str, verb: Verb) -> _Document | None:

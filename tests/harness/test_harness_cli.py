@@ -38,6 +38,34 @@ def test_inputs_keep_their_command_line_order() -> None:
     ]
 
 
+def test_a_wait_press_from_the_command_line_books_the_queue_callback() -> None:
+    result = run(
+        *CALL,
+        "--at",
+        "2026-11-25T10:00",
+        "--press",
+        "5",
+        "--wait-press",
+        "1",
+        "--press",
+        "1",
+        "--press",
+        "1",
+        "--queue-waits",
+        "6",
+    )
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    offer = lines.index("IVR (queue): Чтобы не ждать, нажмите 1, и мы перезвоним вам.")
+    assert lines[offer + 1 : offer + 3] == [
+        "CALLER presses 1",
+        "CALLER leaves the queue: QueueResult=leave",
+    ]
+    assert "CALL ENDED: hangup" in lines
+    assert lines[-2].endswith("to_payments → queue_callback → callback_bye")
+
+
 def test_call_prints_the_transcript() -> None:
     result = run(*CALL, "--at", "2026-11-25T10:00", "--silence", "--press", "6", "--press", "1")
 

@@ -303,6 +303,181 @@ def test_enqueue_wait_leave_and_action() -> None:
     assert left.outcome.kind == "hangup" and left.queues == ["sales"]
 
 
+# A queue whose wait music offers a key, as the server's callback offer does.
+QUEUED = HEAD + '<Enqueue action="/left" waitUrl="/queue/wait">sales</Enqueue></Response>'
+LEFT = HEAD + "<Say>We will call you</Say><Hangup/></Response>"
+
+
+@pytest.mark.parametrize(
+    ("wait_url", "action"),
+    [
+        ("/queue/wait", "key"),
+        ("/queue/wait", "/queue/key"),
+        # The server may name its public URL in the TwiML: the same requests, to the same paths.
+        (BASE + "/queue/wait", BASE + "/queue/key"),
+    ],
+)
+def test_a_wait_press_at_the_wait_music_gather_can_leave_the_queue(
+    wait_url: str, action: str
+) -> None:
+    docs = {
+        "/voice/incoming": HEAD
+        + f'<Enqueue action="/left" waitUrl="{wait_url}">sales</Enqueue></Response>',
+        "/queue/wait": HEAD + "<Say>Hold on</Say>"
+        f'<Gather numDigits="1" action="{action}"><Say>Press 1 for a callback</Say></Gather>'
+        '<Pause length="20"/></Response>',
+        # The action's answer is played in the queue: <Leave> takes the caller out at once.
+        "/queue/key": HEAD + "<Say>Leaving the queue</Say><Leave/><Say>Never said</Say></Response>",
+        "/left": LEFT,
+    }
+    result, server = place(docs, inputs=(Press("1", in_queue=True),), queue_waits=3)
+
+    assert result.transcript() == [
+        "→ queue sales",
+        "IVR (queue): Hold on",
+        "IVR (queue): Press 1 for a callback",
+        "CALLER presses 1",
+        "IVR (queue): Leaving the queue",
+        "CALLER leaves the queue: QueueResult=leave",
+        "IVR: We will call you",
+        "CALL ENDED: hangup",
+    ]
+    assert [s.path for s in server.seen] == [
+        "/voice/incoming",
+        "/queue/wait",
+        "/queue/key",
+        "/left",
+        "/status",
+    ]
+    key, left = server.seen[2].params, server.seen[3].params
+    assert key["Digits"] == "1" and "QueueResult" not in key
+    assert left["QueueResult"] == "leave"
+    # In the queue: «Hold on» 1 s, the offer 2 s, the key 2 s, «Leaving the queue» 2 s.
+    assert left["QueueSid"].startswith("QU") and left["QueueTime"] == "7"
+    assert [ex.kind for ex in result.exchanges][1:4] == [
+        "queue-wait",
+        "queue-gather",
+        "enqueue-action",
+    ]
+
+
+def test_a_wait_gather_reached_through_a_redirect_resolves_against_its_own_document() -> None:
+    docs = {
+        "/voice/incoming": QUEUED,
+        "/queue/wait": HEAD + "<Redirect>offer/today</Redirect></Response>",
+        "/queue/offer/today": HEAD + '<Gather action="key"><Say>Press 1</Say></Gather></Response>',
+        "/queue/offer/key": HEAD + "<Leave/></Response>",
+        "/left": LEFT,
+    }
+    result, server = place(docs, inputs=(Press("1", in_queue=True),))
+
+    assert [s.path for s in server.seen][1:4] == [
+        "/queue/wait",
+        "/queue/offer/today",
+        "/queue/offer/key",
+    ]
+    assert server.seen[4].params["QueueResult"] == "leave"
+    assert result.outcome.kind == "hangup"
+
+
+def test_silence_at_a_wait_gather_goes_on_waiting() -> None:
+    docs = {
+        "/voice/incoming": QUEUED,
+        "/queue/wait": HEAD + '<Gather numDigits="1" timeout="7" action="key">'
+        "<Say>Press 1</Say></Gather></Response>",
+        "/queue/key": HEAD + "<Leave/></Response>",
+    }
+    result, server = place(docs, queue_waits=3)
+
+    # Each wait: the offer (1 s), then Gather's 7 s timeout; then the waitUrl again.
+    waits = [s for s in server.seen if s.path == "/queue/wait"]
+    assert [w.params["QueueTime"] for w in waits] == ["0", "8", "16"]
+    assert "/queue/key" not in [s.path for s in server.seen]
+    assert result.transcript()[1:] == [
+        "IVR (queue): Press 1",
+        "CALLER is silent",
+        "IVR (queue): Press 1",
+        "CALLER is silent",
+        "IVR (queue): Press 1",
+        "CALLER is silent",
+        "CALL ENDED: queue sales",
+    ]
+
+
+def test_keys_for_the_menu_after_the_queue_are_not_taken_by_the_wait_music() -> None:
+    docs = {
+        "/voice/incoming": QUEUED,
+        "/queue/wait": HEAD + '<Gather numDigits="1" action="key"><Say>Press 1</Say></Gather>'
+        "</Response>",
+        "/queue/key": HEAD + "<Leave/></Response>",
+        "/left": HEAD + '<Gather numDigits="1" action="/after"><Say>Menu</Say></Gather></Response>',
+        "/after": HEAD + "<Hangup/></Response>",
+    }
+    result, server = place(docs, inputs=(Press("2"),), queue_result="queue-full")
+
+    paths = [s.path for s in server.seen]
+    assert "/queue/key" not in paths
+    assert server.seen[paths.index("/after")].params["Digits"] == "2"
+    assert result.transcript().count("CALLER is silent") == 2
+
+
+def test_a_wrong_wait_press_stays_in_the_queue() -> None:
+    docs = {
+        "/voice/incoming": QUEUED,
+        "/queue/wait": HEAD + '<Gather numDigits="1" action="key"><Say>Press 1</Say></Gather>'
+        "</Response>",
+        # The server answers a key that is not the offer's with more wait music, no <Leave>.
+        "/queue/key": HEAD + "<Say>That key does nothing here</Say></Response>",
+        "/left": LEFT,
+    }
+    result, server = place(docs, inputs=(Press("5", in_queue=True),))
+
+    assert [s.path for s in server.seen] == [
+        "/voice/incoming",
+        "/queue/wait",
+        "/queue/key",
+        "/queue/wait",
+        "/status",
+    ]
+    assert server.seen[2].params["Digits"] == "5"
+    assert "IVR (queue): That key does nothing here" in result.transcript()
+    assert result.outcome.label() == "queue sales"
+
+
+def test_verbs_twilio_does_not_allow_in_the_wait_music_are_noted_and_skipped() -> None:
+    docs = {
+        "/voice/incoming": QUEUED,
+        "/queue/wait": HEAD + "<Say>Hold</Say><Dial>+74950000000</Dial>"
+        '<Gather action="key"><Say>Press 1</Say></Gather><Record action="/rec"/>'
+        "<Enqueue>other</Enqueue><Sms>hello</Sms></Response>",
+    }
+    result, server = place(docs, queue_waits=1)
+
+    allowed = "(only <Say>, <Play>, <Pause>, <Gather>, <Redirect>, <Leave>, <Hangup>): skipped"
+    assert result.transcript()[1:] == [
+        "IVR (queue): Hold",
+        f"(warning: <Dial> is not allowed in a queue's waitUrl {allowed})",
+        "IVR (queue): Press 1",
+        "CALLER is silent",
+        f"(warning: <Record> is not allowed in a queue's waitUrl {allowed})",
+        f"(warning: <Enqueue> is not allowed in a queue's waitUrl {allowed})",
+        f"(warning: <Sms> is not allowed in a queue's waitUrl {allowed})",
+        "CALL ENDED: queue sales",
+    ]
+    assert result.dialled == [] and result.queues == ["sales"] and result.recordings == []
+    assert [s.path for s in server.seen] == ["/voice/incoming", "/queue/wait", "/status"]
+
+
+def test_a_wait_press_that_meets_an_ordinary_gather_is_a_script_error() -> None:
+    docs = {"/voice/incoming": HEAD + '<Gather action="/next"><Say>Menu</Say></Gather></Response>'}
+    result, server = place(docs, inputs=(Press("1", in_queue=True),))
+
+    assert result.outcome.kind == "error"
+    assert "{wait_press: 1}" in result.outcome.detail
+    assert "not in a queue's wait music" in result.outcome.detail
+    assert "/next" not in [s.path for s in server.seen]
+
+
 def test_caller_hangup_ends_the_call_and_status_is_sent() -> None:
     docs = {"/voice/incoming": HEAD + "<Gather/></Response>"}
     result, server = place(docs, inputs=(HangUp(),))
