@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.carrier_fields import confidence, whole_seconds
 from ivr.config import Settings
 from ivr.engine.interpreter import Turn, advance, new_state
 from ivr.engine.queue_wait import wait_steps, wants_to_leave
@@ -41,11 +42,12 @@ from ivr.flows.model import Flow
 from ivr.flows.nodes import QueueNode
 from ivr.flows.registry import FlowRegistry
 from ivr.privacy import mask_input, mask_phone, mask_text
+from ivr.recordings import is_recording_sid
 from ivr.store.call_records import CallRecord, call_rows, read_call
 from ivr.store.db import Database, DriverStatements, Statements
 from ivr.store.models import Call, Callback, FlowVersion
 from ivr.store.upsert import insert_ignore
-from ivr.twiml import Links, TwimlRenderer, language_tag
+from ivr.twiml import TwimlRenderer, language_tag
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,6 @@ MAX_ACTIONS = 10
 UNKNOWN_NUMBER_TEXT = (
     "Здравствуйте! К сожалению, этот номер не обслуживается. "
     "Позвоните, пожалуйста, по номеру 8 800 555 35 35. До свидания!"
-)
-APOLOGY_TEXT = (
-    "Извините, у нас техническая неполадка. Соединяю вас со специалистом, "
-    "пожалуйста, оставайтесь на линии."
 )
 
 
@@ -166,17 +164,31 @@ MAX_ATTEMPTS = MAX_ACTIONS + 3
 
 
 def event_from(params: Mapping[str, str], ev: str | None) -> Event:
-    """The engine event a webhook carries, from Twilio's form fields."""
+    """The engine event a webhook carries, from Twilio's form fields.
+
+    A malformed field is no input (the caller is asked again), never an exception: a
+    recording whose RecordingSid is not Twilio's, or a duration or confidence that is not
+    a number, is logged and heard as silence or as speech of unknown confidence.
+    """
     if ev == "timeout":
         return Event.timeout()
     # A <Record> action also carries Digits (the key that ended it): a recording first.
     if params.get("RecordingSid") or params.get("RecordingUrl"):
+        sid = params.get("RecordingSid", "")
+        duration = whole_seconds(params.get("RecordingDuration", "0"))
+        if not is_recording_sid(sid) or duration is None:
+            log.warning(
+                "call %s: a recording with a malformed RecordingSid or RecordingDuration; "
+                "taken as no input",
+                params.get("CallSid", "?"),
+            )
+            return Event.timeout()
         return Event(
             "recording",
             data={
-                "sid": params.get("RecordingSid", ""),
+                "sid": sid,
                 "url": params.get("RecordingUrl", ""),
-                "duration": params.get("RecordingDuration", "0"),
+                "duration": str(duration),
                 # The key that ended the recording (# or "hangup"), not an answer.
                 "finish_key": params.get("Digits", ""),
             },
@@ -184,11 +196,10 @@ def event_from(params: Mapping[str, str], ev: str | None) -> Event:
     if params.get("Digits"):
         return Event("digits", digits=params["Digits"])
     if params.get("SpeechResult"):
-        confidence = params.get("Confidence")
         return Event(
             "speech",
             speech=params["SpeechResult"],
-            confidence=float(confidence) if confidence else None,
+            confidence=confidence(params.get("Confidence")),
         )
     if params.get("QueueResult"):
         return Event("queue", data={"result": params["QueueResult"]})
@@ -207,7 +218,7 @@ def _run_after_commit(sid: str, work: tuple[Callable[[], object], ...]) -> None:
 
 
 def _seconds(value: str | None) -> int:
-    return int(value) if value and value.isdigit() else 0
+    return whole_seconds(value) or 0
 
 
 def _log_input(event: Event) -> dict[str, Any] | None:
@@ -497,7 +508,7 @@ class CallService:
             steps += result.steps
         else:
             raise CallError("too many actions in one turn")
-        twiml = self.renderer.render(steps, Links(turn))
+        twiml = self.renderer.render(steps, turn)
         return TurnResult(twiml, result.state, tuple(later))
 
     def _run_slow(self, sid: str, needed: _NeedsSlowAction, now: datetime) -> Mapping[str, Any]:
@@ -562,24 +573,24 @@ class CallService:
         """What a caller waiting in a queue hears, in turn, until a person answers."""
         found = self._waiting(params.get("CallSid", ""))
         if found is None:
-            return self.renderer.render([Pause(20)], Links(0))
+            return self.renderer.render([Pause(20)], 0)
         call, flow, state, node = found
         waited = _seconds(params.get("QueueTime"))
         average = _seconds(params.get("AvgQueueTime"))
         steps = wait_steps(flow, state, node, waited, average, now)
-        return self.renderer.render(steps, Links(call.turn))
+        return self.renderer.render(steps, call.turn)
 
     def queue_key(self, params: Mapping[str, str], now: datetime) -> str:
         """A waiting caller pressed a key: leave the queue if it is the leave key."""
         found = self._waiting(params.get("CallSid", ""))
         if found is None:
-            return self.renderer.render([Pause(20)], Links(0))
+            return self.renderer.render([Pause(20)], 0)
         call, flow, state, node = found
         if wants_to_leave(node, params.get("Digits", "")):
             log.info("call %s: left queue %s by key", call.sid, node.queue_for(state.lang))
-            return self.renderer.render([LeaveQueue()], Links(call.turn))
+            return self.renderer.render([LeaveQueue()], call.turn)
         steps = wait_steps(flow, state, node, _seconds(params.get("QueueTime")), 0, now)
-        return self.renderer.render(steps, Links(call.turn))
+        return self.renderer.render(steps, call.turn)
 
     # -- last resorts ---------------------------------------------------------------------
 
@@ -587,11 +598,4 @@ class CallService:
         response = VoiceResponse()
         response.say(text, voice=self.settings.voice_for(lang), language=language_tag(lang))
         response.hangup()
-        return str(response)
-
-    def apology(self) -> str:
-        """Valid TwiML for when anything inside fails: an apology and a person."""
-        response = VoiceResponse()
-        response.say(APOLOGY_TEXT, voice=self.settings.voice_for("ru"), language="ru-RU")
-        response.enqueue(self.settings.fallback_queue)
         return str(response)

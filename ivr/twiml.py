@@ -29,6 +29,10 @@ from ivr.engine.steps import (
 )
 
 LANGUAGE_TAGS = {"ru": "ru-RU", "en": "en-US"}
+# The recording status callbacks asked for: Twilio's TwiML reference lists ``in-progress``,
+# ``completed`` and ``absent`` (default ``completed``); ``failed`` is only sent to projects
+# with recording encryption, and is not among the values TwiML accepts (warning 13621).
+RECORDING_EVENTS = "completed absent"
 
 
 def language_tag(lang: str) -> str:
@@ -38,16 +42,29 @@ def language_tag(lang: str) -> str:
 
 @dataclass(frozen=True)
 class Links:
-    """The URLs Twilio is sent to after each verb, for the turn being answered."""
+    """The URLs Twilio is sent to after each verb, for the turn being answered.
+
+    Every URL is absolute, on ``base`` (the public URL Twilio calls): Twilio documents
+    relative resolution for some attributes only, and a recording status callback that never
+    arrives would lose a voicemail.
+    """
 
     turn: int | str
+    base: str = ""
+
+    def url(self, path: str) -> str:
+        """``path`` (``/voice/…``) on the public URL."""
+        return self.base.rstrip("/") + path
 
     def step(self, event: str | None = None) -> str:
         """Where a ``<Gather>``/``<Record>``/``<Dial>`` reports back."""
         suffix = f"&ev={event}" if event else ""
-        return f"/voice/step?turn={self.turn}{suffix}"
+        return self.url(f"/voice/step?turn={self.turn}{suffix}")
 
-    queue_wait = "/voice/queue/wait"
+    @property
+    def queue_wait(self) -> str:
+        """The ``waitUrl`` of every queue."""
+        return self.url("/voice/queue/wait")
 
 
 class PromptAudio:
@@ -79,8 +96,8 @@ class PromptAudio:
                 self._refresh()
         return self._files
 
-    def url(self, lang: str, prompt_id: str) -> str | None:
-        """The URL to ``<Play>`` for a prompt, or None to speak it with ``<Say>``."""
+    def path(self, lang: str, prompt_id: str) -> str | None:
+        """The path to ``<Play>`` for a prompt, or None to speak it with ``<Say>``."""
         if (lang, prompt_id) in self.snapshot():
             return f"/media/prompts/{quote(lang)}/{quote(prompt_id)}.wav"
         return None
@@ -113,27 +130,34 @@ class TwimlRenderer:
         self,
         voice_for: Callable[[str], str],
         audio: PromptAudio | None = None,
+        base_url: str = "",
     ) -> None:
         self.voice_for = voice_for
         self.audio = audio
+        # The public URL every link in a document is built on (``Links``).
+        self.base_url = base_url.rstrip("/")
         self._cache: dict[tuple[object, ...], str] = {}
         self._lock = threading.Lock()
 
-    def render(self, steps: Sequence[Step], links: Links) -> str:
-        """The TwiML answering one webhook."""
+    def links(self, turn: int | str) -> Links:
+        """The links of a document answering turn ``turn``."""
+        return Links(turn, self.base_url)
+
+    def render(self, steps: Sequence[Step], turn: int) -> str:
+        """The TwiML answering one webhook, for turn ``turn`` of its call."""
         audio = self.audio.snapshot() if self.audio is not None else frozenset()
         key = (audio, *steps)
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._render(steps, Links(_TURN_MARK))
+            cached = self._render(steps, self.links(_TURN_MARK))
             if _TURN_MARK in "".join(_texts(steps)):
                 # A prompt that happens to contain the marker: never cache, never replace.
-                return self._render(steps, links)
+                return self._render(steps, self.links(turn))
             with self._lock:
                 if len(self._cache) >= _CACHE_SIZE:
                     self._cache.clear()
                 self._cache[key] = cached
-        return cached.replace(_TURN_MARK, str(links.turn))
+        return cached.replace(_TURN_MARK, str(turn))
 
     def _render(self, steps: Sequence[Step], links: Links) -> str:
         response = VoiceResponse()
@@ -141,15 +165,15 @@ class TwimlRenderer:
             self._append(response, step, links)
         return str(response)
 
-    def _speak(self, parent: VoiceResponse | TwimlGather, step: Say | Pause) -> None:
+    def _speak(self, parent: VoiceResponse | TwimlGather, step: Say | Pause, links: Links) -> None:
         if isinstance(step, Pause):
             parent.pause(length=step.seconds)
             return
-        url = None
+        path = None
         if self.audio is not None and step.prompt_id is not None and step.rate is None:
-            url = self.audio.url(step.lang, step.prompt_id)
-        if url is not None:
-            parent.play(url)
+            path = self.audio.path(step.lang, step.prompt_id)
+        if path is not None:
+            parent.play(links.url(path))
             return
         voice, language = self.voice_for(step.lang), language_tag(step.lang)
         if step.rate is None:
@@ -160,14 +184,14 @@ class TwimlRenderer:
 
     def _append(self, response: VoiceResponse, step: Step, links: Links) -> None:
         if isinstance(step, Say | Pause):
-            self._speak(response, step)
+            self._speak(response, step, links)
         elif isinstance(step, Gather):
             inputs = " ".join(
                 name for name, on in (("dtmf", step.dtmf), ("speech", step.speech)) if on
             )
             gather = response.gather(
                 input=inputs,
-                action=step.action or links.step(),
+                action=links.url(step.action) if step.action else links.step(),
                 method="POST",
                 timeout=step.timeout,
                 num_digits=step.num_digits,
@@ -177,7 +201,7 @@ class TwimlRenderer:
                 speech_timeout="auto" if step.speech else None,
             )
             for prompt in step.prompts:
-                self._speak(gather, prompt)
+                self._speak(gather, prompt, links)
             # Twilio falls through to the next verb when the caller stays silent.
             if step.then_record is not None:
                 self._append(response, step.then_record, links)
@@ -191,11 +215,11 @@ class TwimlRenderer:
                 timeout=step.timeout,
                 finish_on_key=step.finish_on_key,
                 play_beep=step.beep,
-                recording_status_callback=(
+                recording_status_callback=links.url(
                     f"/voice/recording?purpose={step.purpose}&min={step.min_length}"
                 ),
                 recording_status_callback_method="POST",
-                recording_status_callback_event="completed absent failed",
+                recording_status_callback_event=RECORDING_EVENTS,
             )
             response.redirect(links.step("timeout"), method="POST")
         elif isinstance(step, Enqueue):

@@ -33,7 +33,7 @@ def test_a_turn_that_fails_inside_is_rolled_back_and_its_retry_moves_the_call_on
 
     retried = twilio.post("/voice/step?turn=1", call_params(Digits="1")).get_data(as_text=True)
     assert "Технические проблемы." in retried
-    assert 'action="/voice/step?turn=2"' in retried
+    assert 'action="https://ivr.example.test/voice/step?turn=2"' in retried
     with app.extensions["ivr"].db.sessions() as session:
         call = session.get(Call, call_params()["CallSid"])
         assert call is not None

@@ -104,6 +104,11 @@ class Voicemail(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     downloaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A download under way (by a web worker or ``ivr worker``) until then; see
+    # ``VoicemailStore.download``. Past it, the claim lapses and another may try.
+    download_claimed_until: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
 
 
 OPEN_CALLBACK_STATUSES = ("booked", "dialing", "retry")

@@ -13,6 +13,7 @@ from ivr.actions import default_actions
 from ivr.calls import ActionTable, CallService
 from ivr.config import Settings
 from ivr.development import DEVELOPMENT_AUTH_TOKEN
+from ivr.fallback import Fallback
 from ivr.flows.registry import FlowRegistry
 from ivr.logs import configure_logging
 from ivr.recordings import RecordingFetcher
@@ -65,7 +66,9 @@ def create_app(
         snapshots=lambda version: _load_snapshot(db, version),
     )
     registry.load()
-    renderer = TwimlRenderer(settings.voice_for, PromptAudio(settings.prompts_dir / "audio"))
+    renderer = TwimlRenderer(
+        settings.voice_for, PromptAudio(settings.prompts_dir / "audio"), settings.public_url
+    )
     fetcher = RecordingFetcher.from_settings(settings)
     if recognizer is None and settings.vosk_model:
         model = load_model_from_env(settings.vosk_model)
@@ -77,7 +80,8 @@ def create_app(
         settings, db, registry, renderer, actions, speech_available=recognizer is not None
     )
     voicemails = VoicemailStore(db, fetcher, settings.recordings_dir)
-    app.extensions["ivr"] = IvrServices(settings, db, registry, calls, clock, voicemails)
+    fallback = Fallback(settings, db, registry)
+    app.extensions["ivr"] = IvrServices(settings, db, registry, calls, clock, voicemails, fallback)
 
     from ivr.web import health, media, voice
 

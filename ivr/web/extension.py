@@ -10,6 +10,7 @@ from flask import current_app
 
 from ivr.calls import CallService
 from ivr.config import Settings
+from ivr.fallback import Fallback
 from ivr.flows.registry import FlowRegistry
 from ivr.store.db import Database
 from ivr.voicemails import VoicemailStore
@@ -25,6 +26,7 @@ class IvrServices:
     calls: CallService
     clock: Callable[[], datetime]
     voicemails: VoicemailStore
+    fallback: Fallback
 
 
 def services() -> IvrServices:

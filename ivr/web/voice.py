@@ -8,6 +8,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, request
 
+from ivr.carrier_fields import row_id
 from ivr.dispatcher import apply_call_result
 from ivr.schedule import MOSCOW
 from ivr.voicemails import MIN_SECONDS
@@ -50,17 +51,48 @@ def call_time() -> datetime:
     return ivr.clock()
 
 
-def _answer(work: Callable[[], str]) -> Response:
-    """Run a webhook; any failure becomes an apology and a person, never an HTML error."""
+def _safe_time() -> datetime:
+    """``call_time``, or the real clock when even the header cannot be read."""
+    try:
+        return call_time()
+    except ValueError:
+        return services().clock()
+
+
+def _in_call_failure() -> str:
+    return services().fallback.in_call(_form_or_nothing(), _safe_time())
+
+
+def _in_queue_failure() -> str:
+    return services().fallback.in_queue()
+
+
+def _form_or_nothing() -> dict[str, str]:
+    try:
+        return _form()
+    except Exception:
+        return {}
+
+
+def _answer(work: Callable[[], str], failure: Callable[[], str] = _in_call_failure) -> Response:
+    """Run a webhook; any failure becomes the route's own failure answer (``Fallback``),
+    never an HTML error."""
     try:
         return _twiml(work())
     except Exception:
         log.exception(
-            "call %s: webhook %s failed; apologising and transferring",
-            _call_sid(),
-            request.path,
+            "call %s: webhook %s failed; answering with the fallback", _call_sid(), request.path
         )
-        return _twiml(services().calls.apology())
+        return _twiml(failure())
+
+
+def _row_id(name: str) -> int | None:
+    """A database id from the query string; a malformed or oversized one is None."""
+    value = request.args.get(name)
+    found = row_id(value)
+    if value is not None and found is None:
+        log.warning("webhook %s: malformed %s= in the query; ignored", request.path, name)
+    return found
 
 
 @blueprint.post("/incoming")
@@ -68,7 +100,7 @@ def _answer(work: Callable[[], str]) -> Response:
 def incoming() -> Response:
     """A call arrives: Twilio's voice URL for every line."""
     flow = request.args.get("flow")
-    callback = request.args.get("callback", type=int)
+    callback = _row_id("callback")
     return _answer(lambda: services().calls.incoming(_form(), call_time(), flow, callback))
 
 
@@ -85,14 +117,21 @@ def step() -> Response:
 @twilio_signed
 def queue_wait() -> Response:
     """Twilio's ``waitUrl``: announcements for a caller waiting in a queue."""
-    return _answer(lambda: services().calls.queue_wait(_form(), call_time()))
+    return _answer(lambda: services().calls.queue_wait(_form(), call_time()), _in_queue_failure)
 
 
 @blueprint.post("/queue/key")
 @twilio_signed
 def queue_key() -> Response:
     """A key pressed during the wait announcements (e.g. 1 for a callback instead)."""
-    return _answer(lambda: services().calls.queue_key(_form(), call_time()))
+    return _answer(lambda: services().calls.queue_key(_form(), call_time()), _in_queue_failure)
+
+
+@blueprint.post("/fallback/recorded")
+@twilio_signed
+def fallback_recorded() -> Response:
+    """The action of a voice message recorded after a failure (``Fallback.in_call``)."""
+    return _answer(lambda: services().fallback.recorded(_form(), _safe_time()))
 
 
 @blueprint.post("/recording")
@@ -117,7 +156,7 @@ def recording() -> Response:
 @twilio_signed
 def callback_status() -> Response:
     """Status callback of an outbound call the dispatcher placed for a booked callback."""
-    callback = request.args.get("callback", type=int)
+    callback = _row_id("callback")
     if callback is None:
         return Response("", status=204)
     ivr = services()

@@ -184,14 +184,14 @@ def test_json_transcript_is_stable_and_lists_verbs(local: LocalApp) -> None:
     verbs = incoming["response"]["verbs"]
     assert [v["verb"] for v in verbs] == ["Say", "Say", "Say", "Gather", "Redirect"]
     gather = verbs[3]
-    assert gather["attrs"]["action"] == "/voice/step?turn=1"
+    assert gather["attrs"]["action"] == PUBLIC_URL + "/voice/step?turn=1"
     assert gather["attrs"]["input"] == "dtmf speech"
     assert gather["children"][0]["verb"] == "Say"
     assert gather["children"][0]["text"].startswith("Выберите тему.")
     assert verbs[4] == {
         "verb": "Redirect",
         "attrs": {"method": "POST"},
-        "text": "/voice/step?turn=1&ev=timeout",
+        "text": PUBLIC_URL + "/voice/step?turn=1&ev=timeout",
     }
 
 

@@ -55,7 +55,7 @@ def gather(
     language: str = "ru-RU",
 ) -> str:
     """A menu's ``<Gather>`` and the ``<Redirect>`` Twilio follows when the caller is silent."""
-    attrs = [f'action="/voice/step?turn={turn}"']
+    attrs = [f'action="https://ivr.example.test/voice/step?turn={turn}"']
     if hints:
         attrs.append(f'hints="{hints}"')
     attrs.append(f'input="{"dtmf speech" if speech else "dtmf"}"')
@@ -65,13 +65,15 @@ def gather(
     attrs.append(f'timeout="{timeout}"')
     return (
         f"<Gather {' '.join(attrs)}>{''.join(prompts)}</Gather>"
-        f'<Redirect method="POST">/voice/step?turn={turn}&amp;ev=timeout</Redirect>'
+        f"<Redirect "
+        f'method="POST">https://ivr.example.test/voice/step?turn={turn}&amp;ev=timeout</Redirect>'
     )
 
 
 def enqueue(turn: int, queue: str) -> str:
     return (
-        f'<Enqueue action="/voice/step?turn={turn}" method="POST" waitUrl="/voice/queue/wait" '
+        f'<Enqueue action="https://ivr.example.test/voice/step?turn={turn}" method="POST" '
+        f'waitUrl="https://ivr.example.test/voice/queue/wait" '
         f'waitUrlMethod="POST">{queue}</Enqueue>'
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ class RecordingHost:
     # Answer with a redirect to this URL when set.
     redirect_to: str | None = None
     seen: list[SeenRequest] = field(default_factory=list)
+    # Seconds to wait before answering: keeps two downloads of one recording overlapping.
+    delay: float = 0.0
     # Connections accepted, counted before a request line is read: a client that connects and
     # then fails (a TLS handshake sent to this plain-http host) is counted, and never in ``seen``.
     connections: int = 0
@@ -50,6 +53,7 @@ class RecordingHost:
 
             def do_GET(self) -> None:
                 host.seen.append(SeenRequest(self.path, self.headers.get("Authorization", "")))
+                time.sleep(host.delay)
                 expected = (
                     "Basic "
                     + base64.b64encode(f"{host.account_sid}:{host.auth_token}".encode()).decode()

@@ -28,7 +28,7 @@ def audio_app(sqlite_url: str, tmp_path: Path, clock: Clock) -> Iterator[Flask]:
 def test_a_recorded_prompt_is_played_and_served(audio_app: Flask) -> None:
     body = TwilioWebhooks(audio_app.test_client()).post("/voice/incoming", call_params())
     text = body.get_data(as_text=True)
-    assert "<Play>/media/prompts/ru/welcome.wav</Play>" in text
+    assert "<Play>https://ivr.example.test/media/prompts/ru/welcome.wav</Play>" in text
     assert "Здравствуйте! Вы позвонили" not in text  # the recording replaces the voice
     assert "Разговор записывается" in text  # prompts without a recording are still said
     served = audio_app.test_client().get("/media/prompts/ru/welcome.wav")

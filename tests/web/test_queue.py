@@ -74,7 +74,7 @@ def test_the_offer_to_leave_comes_after_the_wait_and_a_key_leaves(phone: TwilioW
     assert OFFER not in early.get_data(as_text=True)
     assert early.get_data(as_text=True).endswith('<Pause length="20" /></Response>')
     later = phone.post("/voice/queue/wait", call_params(QueueTime="45")).get_data(as_text=True)
-    assert '<Gather action="/voice/queue/key"' in later and OFFER in later
+    assert '<Gather action="https://ivr.example.test/voice/queue/key"' in later and OFFER in later
     other_key = phone.post("/voice/queue/key", call_params(Digits="5", QueueTime="50"))
     assert "<Leave" not in other_key.get_data(as_text=True)
     left = phone.post("/voice/queue/key", call_params(Digits="1", QueueTime="50"))

@@ -34,6 +34,7 @@ from ivr.web import create_app
 from tests.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
+    PUBLIC_URL,
     Clock,
     TwilioWebhooks,
     call_params,
@@ -289,7 +290,7 @@ def assert_offers_keys_then_speech(answer: Answer) -> None:
     assert gather is not None and record is not None
     assert gather.get("input") == "dtmf" and gather.get("finishOnKey") == "#"
     assert [say.text for say in gather.iter("Say")] == [ASK_KEYS_OR_VOICE]
-    step = f"/voice/step?turn={answer.next_turn}"
+    step = f"{PUBLIC_URL}/voice/step?turn={answer.next_turn}"
     assert gather.get("action") == record.get("action") == step
     assert record.attrib == {
         "action": step,
@@ -298,9 +299,9 @@ def assert_offers_keys_then_speech(answer: Answer) -> None:
         "maxLength": "12",
         "timeout": "3",
         "playBeep": "true",
-        "recordingStatusCallback": "/voice/recording?purpose=request_number&min=1",
+        "recordingStatusCallback": f"{PUBLIC_URL}/voice/recording?purpose=request_number&min=1",
         "recordingStatusCallbackMethod": "POST",
-        "recordingStatusCallbackEvent": "completed absent failed",
+        "recordingStatusCallbackEvent": "completed absent",
     }
 
 

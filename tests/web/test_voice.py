@@ -41,7 +41,8 @@ def test_after_hours_call_hears_next_opening_and_the_options(
         HEAD
         + GREETING
         + say("Сейчас линия не работает. Мы откроемся завтра в восемь часов.")
-        + '<Gather action="/voice/step?turn=1" hints="сообщени, голосов, запис, перезвон, '
+        + '<Gather action="https://ivr.example.test/voice/step?turn=1" hints="сообщени, '
+        "голосов, запис, перезвон, "
         "обратн, звонок, статус, обращени, заявк, чат, почт, приложени, связ, оператор, "
         'специалист, человек" input="dtmf speech" language="ru-RU" method="POST" '
         'numDigits="1" speechTimeout="auto" timeout="6">'
@@ -50,7 +51,8 @@ def test_after_hours_call_hears_next_opening_and_the_options(
             "время — 2. Узнать статус обращения — 3. Другие способы связи — 4. "
             "Повторить — звёздочка."
         )
-        + '</Gather><Redirect method="POST">/voice/step?turn=1&amp;ev=timeout</Redirect>'
+        + "</Gather><Redirect "
+        'method="POST">https://ivr.example.test/voice/step?turn=1&amp;ev=timeout</Redirect>'
         "</Response>"
     )
 
@@ -94,16 +96,17 @@ def test_menu_turns_and_retry_of_a_turn_is_not_advanced_twice(
     twilio: TwilioWebhooks, app: Flask
 ) -> None:
     first = twilio.post("/voice/incoming", call_params())
-    assert 'action="/voice/step?turn=1"' in first.get_data(as_text=True)
+    assert 'action="https://ivr.example.test/voice/step?turn=1"' in first.get_data(as_text=True)
     tech = twilio.post("/voice/step?turn=1", call_params(Digits="1"))
     again = twilio.post("/voice/step?turn=1", call_params(Digits="1"))
     assert tech.get_data(as_text=True) == again.get_data(as_text=True)
-    assert 'action="/voice/step?turn=2"' in tech.get_data(as_text=True)
+    assert 'action="https://ivr.example.test/voice/step?turn=2"' in tech.get_data(as_text=True)
     queued = twilio.post("/voice/step?turn=2", call_params(Digits="3"))
     body = queued.get_data(as_text=True)
     assert body.endswith(
         say("Соединяю вас со специалистом. Пожалуйста, оставайтесь на линии.")
-        + '<Enqueue action="/voice/step?turn=3" method="POST" waitUrl="/voice/queue/wait" '
+        + '<Enqueue action="https://ivr.example.test/voice/step?turn=3" method="POST" '
+        'waitUrl="https://ivr.example.test/voice/queue/wait" '
         'waitUrlMethod="POST">tech</Enqueue></Response>'
     )
     with app.extensions["ivr"].db.sessions() as session:

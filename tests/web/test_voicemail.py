@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import threading
 import wave
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -81,11 +84,13 @@ def leave_message(phone: TwilioWebhooks, url: str = "https://api.twilio.com/x") 
     phone.post("/voice/incoming", call_params())
     record = phone.post("/voice/step?turn=1", call_params(Digits="1")).get_data(as_text=True)
     assert record.endswith(
-        '<Record action="/voice/step?turn=2" finishOnKey="#" maxLength="180" method="POST" '
-        'playBeep="true" recordingStatusCallback="/voice/recording?purpose=voicemail&amp;min=2" '
-        'recordingStatusCallbackEvent="completed absent failed" '
+        '<Record action="https://ivr.example.test/voice/step?turn=2" finishOnKey="#" '
+        'maxLength="180" method="POST" playBeep="true" '
+        'recordingStatusCallback="https://ivr.example.test/voice/recording'
+        '?purpose=voicemail&amp;min=2" '
+        'recordingStatusCallbackEvent="completed absent" '
         'recordingStatusCallbackMethod="POST" timeout="5" />'
-        '<Redirect method="POST">/voice/step?turn=2&amp;ev=timeout</Redirect></Response>'
+        '<Redirect method="POST">https://ivr.example.test/voice/step?turn=2&amp;ev=timeout</Redirect></Response>'
     )
     fields = call_params(RecordingSid=SID, RecordingUrl=url, RecordingDuration="12")
     return phone.post("/voice/step?turn=2", fields).get_data(as_text=True)
@@ -126,6 +131,53 @@ def test_status_callback_stores_audio_once_however_often_twilio_retries(
     assert [seen.path for seen in host.seen] == [
         f"/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{SID}.wav"
     ]
+
+
+def test_two_deliveries_at_once_download_the_recording_once(
+    phone: TwilioWebhooks, vm_app: Flask, host: RecordingHost
+) -> None:
+    leave_message(phone)
+    host.delay = 0.5  # the first download is still under way when the second arrives
+    start = threading.Barrier(2)
+
+    def deliver() -> int:
+        start.wait()
+        return status_callback(phone)
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = list(pool.map(lambda _: deliver(), range(2)))
+
+    assert statuses == [204, 204]
+    [voicemail] = voicemails(vm_app)
+    assert (voicemail.status, voicemail.download_attempts, voicemail.last_error) == (
+        "stored",
+        1,
+        "",
+    )
+    assert voicemail.download_claimed_until is None
+    assert len(host.seen) == 1
+    assert sorted(p.name for p in Path(voicemail.file_path).parent.iterdir()) == [f"{SID}.wav"]
+
+
+def test_a_lapsed_claim_lets_the_worker_download_again(
+    phone: TwilioWebhooks, vm_app: Flask, host: RecordingHost, clock: Clock
+) -> None:
+    leave_message(phone)
+    store = vm_app.extensions["ivr"].voicemails
+    [pending] = voicemails(vm_app)
+    # A process claimed the download and was killed: its claim is in the past.
+    with vm_app.extensions["ivr"].db.transaction() as session:
+        row = session.get(Voicemail, pending.id)
+        assert row is not None
+        row.download_claimed_until = datetime.now(UTC) + timedelta(minutes=5)
+    assert store.retry_pending(clock()) == 0  # still claimed: left alone
+    with vm_app.extensions["ivr"].db.transaction() as session:
+        row = session.get(Voicemail, pending.id)
+        assert row is not None
+        row.download_claimed_until = datetime.now(UTC) - timedelta(seconds=1)
+    assert store.retry_pending(clock()) == 1
+    [voicemail] = voicemails(vm_app)
+    assert voicemail.status == "stored"
 
 
 def test_caller_hanging_up_before_the_action_still_leaves_a_voicemail(
@@ -201,7 +253,7 @@ def test_too_short_recording_is_explained_and_recorded_again(
         "/voice/step?turn=2", call_params(RecordingSid=SID, RecordingDuration="1")
     ).get_data(as_text=True)
     assert "Сообщение не записалось. Попробуйте, пожалуйста, ещё раз после сигнала." in body
-    assert '<Record action="/voice/step?turn=3"' in body
+    assert '<Record action="https://ivr.example.test/voice/step?turn=3"' in body
     assert voicemails(vm_app) == []
 
 
