@@ -10,9 +10,14 @@ from __future__ import annotations
 import logging
 import re
 
-# A run of digits, possibly split by spaces, dashes, dots or brackets, starting with an optional
-# plus: phone numbers, СНИЛС (123-456-789 01), ИНН, request numbers.
-_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])\+?\d(?:[\s\-().]{0,2}\d){5,}(?![A-Za-z0-9])")
+# A run of digits, however a caller or a recogniser splits it (spaces, dashes, dots, commas,
+# semicolons, slashes, brackets, up to three of them between two digits), starting with an
+# optional plus: phone numbers, СНИЛС (123-456-789 01, or «160, 519, 740, 33» as speech
+# recognition writes it), ИНН, request numbers. Colons are not separators, so that a list of
+# times (10:30, 10:45) stays readable in a log.
+_DIGIT_RUN = re.compile(
+    r"(?<![A-Za-z0-9])\+?\d(?:[\s\-\u2013\u2014().,;/]{0,3}\d){5,}(?![A-Za-z0-9])"
+)
 
 
 def mask_digits(value: str, keep: int = 2) -> str:

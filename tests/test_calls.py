@@ -78,3 +78,19 @@ def test_two_webhooks_for_one_turn_worked_out_at_once_are_stored_once_and_answer
         assert call.turn == 2
         assert len(call.inputs) == 1
         assert call.last_twiml == answers[0]
+
+
+def test_a_spoken_snils_is_masked_in_the_call_log_and_in_the_logs(
+    twilio: TwilioWebhooks, app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Speech recognition writes a dictated СНИЛС with commas; it is masked all the same."""
+    twilio.post("/voice/incoming", call_params())
+    spoken = "мой снилс 160, 519, 740, 33"
+    with caplog.at_level("DEBUG"):
+        twilio.post("/voice/step?turn=1", call_params(SpeechResult=spoken, Confidence="0.9"))
+    with app.extensions["ivr"].db.sessions() as session:
+        call = session.get(Call, call_params()["CallSid"])
+        assert call is not None
+        assert [entry["value"] for entry in call.inputs] == ["мой снилс ***, ***, ***, 33"]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "160" not in logged and "519" not in logged and "740" not in logged
