@@ -580,8 +580,15 @@ class CallService:
         steps = wait_steps(flow, state, node, waited, average, now)
         return self.renderer.render(steps, call.turn)
 
-    def queue_key(self, params: Mapping[str, str], now: datetime) -> str:
-        """A waiting caller pressed a key: leave the queue if it is the leave key."""
+    def queue_key(
+        self, params: Mapping[str, str], now: datetime, offered_at: int | None = None
+    ) -> str:
+        """A waiting caller pressed a key: leave the queue if it is the leave key.
+
+        Another key is answered like the wait URL: ``offered_at`` is the wait (in seconds)
+        when the offer was made, from the offer's own action URL, so the offer is made again
+        even when the key's request carries no ``QueueTime``.
+        """
         found = self._waiting(params.get("CallSid", ""))
         if found is None:
             return self.renderer.render([Pause(20)], 0)
@@ -589,7 +596,8 @@ class CallService:
         if wants_to_leave(node, params.get("Digits", "")):
             log.info("call %s: left queue %s by key", call.sid, node.queue_for(state.lang))
             return self.renderer.render([LeaveQueue()], call.turn)
-        steps = wait_steps(flow, state, node, _seconds(params.get("QueueTime")), 0, now)
+        waited = max(_seconds(params.get("QueueTime")), offered_at or 0)
+        steps = wait_steps(flow, state, node, waited, 0, now)
         return self.renderer.render(steps, call.turn)
 
     # -- last resorts ---------------------------------------------------------------------

@@ -59,5 +59,5 @@ def test_record_enqueue_dial_and_a_gather_of_its_own_report_to_the_public_url(
         f'<Dial action="{BASE}/voice/step?turn=5" method="POST" timeout="30">+74950000000</Dial>'
         "</Response>"
     )
-    wait_offer = Gather((Pause(1),), "ru", action="/voice/queue/key")
-    assert f'<Gather action="{BASE}/voice/queue/key"' in render([wait_offer], 6)
+    wait_offer = Gather((Pause(1),), "ru", action="/voice/queue/key?waited=60")
+    assert f'<Gather action="{BASE}/voice/queue/key?waited=60"' in render([wait_offer], 6)

@@ -35,7 +35,9 @@ def wait_steps(
                 lang=state.lang,
                 timeout=node.wait_pause,
                 num_digits=1,
-                action=QUEUE_KEY_ROUTE,
+                # The wait so far rides in the URL: a wrong key is answered with the same
+                # offer, whether or not the key's request carries QueueTime.
+                action=f"{QUEUE_KEY_ROUTE}?waited={waited}",
             )
         ]
     return [*announcement, Pause(node.wait_pause)]

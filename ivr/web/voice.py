@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, request
 
-from ivr.carrier_fields import row_id
+from ivr.carrier_fields import row_id, whole_seconds
 from ivr.dispatcher import apply_call_result
 from ivr.schedule import MOSCOW
 from ivr.voicemails import MIN_SECONDS
@@ -124,7 +124,10 @@ def queue_wait() -> Response:
 @twilio_signed
 def queue_key() -> Response:
     """A key pressed during the wait announcements (e.g. 1 for a callback instead)."""
-    return _answer(lambda: services().calls.queue_key(_form(), call_time()), _in_queue_failure)
+    offered_at = whole_seconds(request.args.get("waited"))
+    return _answer(
+        lambda: services().calls.queue_key(_form(), call_time(), offered_at), _in_queue_failure
+    )
 
 
 @blueprint.post("/fallback/recorded")

@@ -190,7 +190,7 @@ def test_site_help_offers_a_callback_only_after_two_minutes(phone: PhoneFactory)
     ]
     assert "<Gather" not in call.queue_wait(119)
     assert call.queue_wait(120) == (
-        HEAD + '<Gather action="https://ivr.example.test/voice/queue/key" input="dtmf" '
+        HEAD + '<Gather action="https://ivr.example.test/voice/queue/key?waited=120" input="dtmf" '
         'language="ru-RU" method="POST" '
         'numDigits="1" timeout="20">'
         + say(QUEUE_WAIT)
@@ -305,7 +305,8 @@ def test_topic_queues_offer_a_callback_after_a_minute(phone: PhoneFactory, line:
     offer = call.queue_wait(60)
     if line != "abroad":
         assert offer == (
-            HEAD + '<Gather action="https://ivr.example.test/voice/queue/key" input="dtmf" '
+            HEAD + '<Gather action="https://ivr.example.test/voice/queue/key?waited=60" '
+            'input="dtmf" '
             'language="ru-RU" method="POST" '
             'numDigits="1" timeout="20">'
             + say(QUEUE_WAIT)

@@ -74,9 +74,14 @@ def test_the_offer_to_leave_comes_after_the_wait_and_a_key_leaves(phone: TwilioW
     assert OFFER not in early.get_data(as_text=True)
     assert early.get_data(as_text=True).endswith('<Pause length="20" /></Response>')
     later = phone.post("/voice/queue/wait", call_params(QueueTime="45")).get_data(as_text=True)
-    assert '<Gather action="https://ivr.example.test/voice/queue/key"' in later and OFFER in later
+    key_url = "https://ivr.example.test/voice/queue/key?waited=45"
+    assert f'<Gather action="{key_url}"' in later and OFFER in later
     other_key = phone.post("/voice/queue/key", call_params(Digits="5", QueueTime="50"))
     assert "<Leave" not in other_key.get_data(as_text=True)
+    # A wrong key whose request carries no QueueTime: the offer is made again all the same.
+    no_time = phone.post("/voice/queue/key?waited=45", call_params(Digits="5"))
+    assert "<Leave" not in no_time.get_data(as_text=True)
+    assert OFFER in no_time.get_data(as_text=True)
     left = phone.post("/voice/queue/key", call_params(Digits="1", QueueTime="50"))
     assert left.get_data(as_text=True).endswith("<Leave /></Response>")
     after = phone.post("/voice/step?turn=2", call_params(To="+74950000001", QueueResult="leave"))
