@@ -38,10 +38,12 @@ def step() -> Response:
     if request.form.get("Digits") != "*":
         abort(400)
     turn = request.args.get("turn", type=int, default=0) + 1
+    # Absolute URLs, as the full app writes them from IVR_PUBLIC_URL.
+    base = request.host_url.rstrip("/")
     response = VoiceResponse()
     gather = response.gather(
         input="dtmf speech",
-        action=f"/voice/step?turn={turn}",
+        action=f"{base}/voice/step?turn={turn}",
         method="POST",
         timeout=6,
         num_digits=1,
@@ -50,5 +52,5 @@ def step() -> Response:
         speech_timeout="auto",
     )
     gather.say(MAIN_MENU, voice=VOICE, language=LANGUAGE)
-    response.redirect(f"/voice/step?turn={turn}&ev=timeout", method="POST")
+    response.redirect(f"{base}/voice/step?turn={turn}&ev=timeout", method="POST")
     return Response(str(response), mimetype="text/xml")

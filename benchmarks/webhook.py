@@ -331,15 +331,13 @@ def new_call() -> tuple[str, str]:
 
 
 def incoming(signer: Signer, sid: str, caller: str) -> Request:
-    return signer.request(
-        "/voice/incoming", twilio_fields(sid, caller), b'action="/voice/step?turn=1"'
-    )
+    return signer.request("/voice/incoming", twilio_fields(sid, caller), b'/voice/step?turn=1"')
 
 
 def menu_turn(signer: Signer, sid: str, caller: str, turn: int) -> Request:
     fields = twilio_fields(sid, caller, Digits="*", FinishedOnKey="", msg="Gather End")
     return signer.request(
-        f"/voice/step?turn={turn}", fields, f'action="/voice/step?turn={turn + 1}"'.encode()
+        f"/voice/step?turn={turn}", fields, f'/voice/step?turn={turn + 1}"'.encode()
     )
 
 
@@ -600,6 +598,7 @@ class Bench:
                 "IVR_LOG_LEVEL": self.args.app_log_level,
                 # Read by the gunicorn hooks of both servers (ivr.gunicorn_conf).
                 "IVR_WEB_CPU_PINNING": "true" if self.args.cpu_pinning else "false",
+                "IVR_SQLITE_NAVIGATION_SYNC": self.args.sqlite_navigation_sync,
                 "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
                 "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
                 CLOCK_ENV: CLOCK,
@@ -646,7 +645,10 @@ class Bench:
             _, base_body = connection.exchange(menu_turn(self.baseline_signer, sid, caller, 1).data)
         finally:
             connection.close()
-        return full_body == base_body
+        # Each server writes its own address into the URLs; the rest must be the same.
+        return full_body.replace(self.full.base_url.encode(), b"") == base_body.replace(
+            self.baseline.base_url.encode(), b""
+        )
 
     def worker_cpus(self) -> dict[str, str]:
         """The CPUs each server's worker may run on; with --cpu-pinning, one each."""
@@ -675,13 +677,19 @@ class Bench:
         the server answers, or at a steady ``rate``."""
         per_call = self.args.turns_per_call
         signer = self.full_signer if server is self.full else self.baseline_signer
-        starts, turns = self.calls(signer, math.ceil(requests / per_call))
         worker = server.worker_pid()
-        if server is self.full:
-            run_phase(server.port, deal(starts, connections), worker_pid=worker, max_seconds=3600)
+        if server is self.full and self.args.first_turns:
+            # Every timed request is a new call's first webhook.
+            timed, _ = self.calls(signer, requests)
+        else:
+            starts, timed = self.calls(signer, math.ceil(requests / per_call))
+            if server is self.full:
+                run_phase(
+                    server.port, deal(starts, connections), worker_pid=worker, max_seconds=3600
+                )
         phase = run_phase(
             server.port,
-            deal(turns, connections),
+            deal(timed, connections),
             worker_pid=worker,
             max_seconds=self.args.max_seconds,
             rate=rate,
@@ -755,6 +763,8 @@ class Bench:
                 "warmup_per_round": self.args.warmup,
                 "rounds": self.args.rounds,
                 "turns_per_call": self.args.turns_per_call,
+                "first_turns": self.args.first_turns,
+                "sqlite_navigation_sync": self.args.sqlite_navigation_sync,
                 "steady_requests_per_round": self.args.steady_requests,
                 "app_log_level": self.args.app_log_level,
                 "cpu_pinning": self.args.cpu_pinning,
@@ -871,7 +881,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--steady-rate",
         type=float,
         default=0,
-        help=f"requests/s of the steady phase (0: {STEADY_SHARE:.0%} of the baseline's"
+        help=f"requests/s of the steady phase (0: {STEADY_SHARE:.0%}% of the baseline's"
         " saturated throughput)",
     )
     parser.add_argument(
@@ -879,6 +889,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--max-seconds", type=float, default=60, help="stop a timed phase after this long"
+    )
+    parser.add_argument(
+        "--sqlite-navigation-sync",
+        choices=("NORMAL", "FULL"),
+        default="NORMAL",
+        help="IVR_SQLITE_NAVIGATION_SYNC of the full app (durable commits are always FULL)",
+    )
+    parser.add_argument(
+        "--first-turns",
+        action="store_true",
+        help="time the full app's first turn of new calls (POST /voice/incoming) instead of"
+        " menu turns; the baseline still answers its menu turn",
     )
     parser.add_argument("--app-log-level", default="INFO", help="IVR_LOG_LEVEL of the full app")
     parser.add_argument("--json", action="store_true", help="print the result as JSON only")
