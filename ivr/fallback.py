@@ -28,7 +28,7 @@ from ivr.engine.spoken import digits_in_groups
 from ivr.flows.registry import FlowRegistry
 from ivr.recordings import is_recording_sid
 from ivr.schedule import is_open
-from ivr.store.call_records import read_call
+from ivr.store.call_records import CallRecord, read_call
 from ivr.store.db import Database
 from ivr.twiml import RECORDING_EVENTS
 from ivr.voicemails import ensure_voicemail
@@ -111,7 +111,9 @@ class Fallback:
             return str(response)
         try:
             with self.db.transaction() as session:
-                call = read_call(session, params.get("CallSid", ""))
+                # A first turn that failed stored no call: the webhook still tells whose
+                # message it is, for the callback the apology promised.
+                call = read_call(session, params.get("CallSid", "")) or _unstored_call(params)
                 voicemail, _ = ensure_voicemail(session, sid, call, duration, now)
                 number = voicemail.request_number
         except Exception:
@@ -138,6 +140,19 @@ class Fallback:
             return False
         schedule = flow.runtime_schedule
         return schedule is None or is_open(schedule, now)
+
+
+def _unstored_call(params: Mapping[str, str]) -> CallRecord:
+    """The call as its webhook's fields tell it, cut to the columns it is stored in."""
+    return CallRecord(
+        sid=params.get("CallSid", "")[:64],
+        caller=params.get("From", "")[:32],
+        line=params.get("To", "")[:32],
+        flow_version="",
+        turn=0,
+        state={},
+        inputs=[],
+    )
 
 
 def _sid(params: Mapping[str, str]) -> str:

@@ -40,6 +40,10 @@ def ensure_voicemail(
     if existing is not None:
         if duration and not existing.duration:
             existing.duration = duration
+        # The status callback may come first, for a call not stored yet: whoever knows the
+        # caller fills them in, so the promised callback has a number to dial.
+        if call is not None and not existing.caller:
+            existing.caller, existing.line = call.caller, call.line
         return existing, False
     try:
         with session.begin_nested():
