@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
 # `make run` is local development: signatures are still checked, with the development token
-# (ivr.development.DEVELOPMENT_AUTH_TOKEN) unless you set TWILIO_AUTH_TOKEN; the call harness signs
+# (ivr.config.DEVELOPMENT_AUTH_TOKEN) unless you set TWILIO_AUTH_TOKEN; the call harness signs
 # with the same one.
 RUN_ENV := IVR_ENVIRONMENT=$${IVR_ENVIRONMENT:-development}
 

@@ -110,11 +110,14 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[rank - 1]
 
 
-def environ() -> dict[str, str]:
-    """The process environment over ``./.env``, as the ``ivr`` command reads it."""
-    from ivr.cli import environ as ivr_environ
+def model_setting() -> str:
+    """IVR_VOSK_MODEL from the process environment over ``./.env``, as ``ivr`` reads it."""
+    import os
 
-    return ivr_environ()
+    from ivr.cli.common import ENV_FILE
+    from ivr.config import Settings
+
+    return Settings.from_environ(os.environ, env_file=ENV_FILE).vosk_model
 
 
 def load_manifest(data_dir: Path, limit: int | None) -> list[dict[str, str]]:
@@ -469,7 +472,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    setting = (args.model or environ().get("IVR_VOSK_MODEL", "")).strip()
+    setting = (args.model or model_setting()).strip()
     if not setting:
         print(
             "IVR_VOSK_MODEL is not set: the ASR benchmark needs a Vosk model directory "

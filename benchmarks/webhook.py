@@ -129,7 +129,7 @@ class Server:
                 "gunicorn",
                 # The Procfile's settings (their hooks), for both servers alike.
                 "--config",
-                "python:ivr.gunicorn_conf",
+                "python:ivr.web.gunicorn_conf",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
@@ -596,7 +596,7 @@ class Bench:
                 "IVR_RELOAD_INTERVAL": "2",
                 "IVR_SKIP_SIGNATURE_CHECK": "false",
                 "IVR_LOG_LEVEL": self.args.app_log_level,
-                # Read by the gunicorn hooks of both servers (ivr.gunicorn_conf).
+                # Read by the gunicorn hooks of both servers (ivr.web.gunicorn_conf).
                 "IVR_WEB_CPU_PINNING": "true" if self.args.cpu_pinning else "false",
                 "IVR_SQLITE_NAVIGATION_SYNC": self.args.sqlite_navigation_sync,
                 "TWILIO_ACCOUNT_SID": ACCOUNT_SID,

@@ -1,7 +1,10 @@
-"""Settings, read from an environment mapping that the caller passes in.
+"""Settings, read from an environment mapping that the caller passes in (pydantic-settings).
 
-Nothing here reads ``os.environ`` on import: ``Settings.from_environ(os.environ)`` is called by
-the command line and by the WSGI entry point, and tests pass a dict of their own.
+Nothing here reads ``os.environ`` on import, nor when ``Settings`` is built: the command line
+and the WSGI entry point call ``Settings.from_environ(os.environ)`` (the command line with
+``./.env`` beneath it), and tests pass a dict of their own. pydantic-settings does the reading:
+the ``IVR_`` prefix, Twilio's own unprefixed names (aliases), empty values ignored, ``.env``
+files, and validation of every value.
 """
 
 from __future__ import annotations
@@ -12,12 +15,24 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
-from ivr.development import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN
 from ivr.errors import IvrError
 
 log = logging.getLogger(__name__)
+
+# What a development server (``make run``) and the call harness share when no Twilio account
+# is configured: an auth token and an account SID known to both, never used in production.
+DEVELOPMENT_AUTH_TOKEN = "dev-auth-token"
+DEVELOPMENT_ACCOUNT_SID = "AC" + "0" * 32
 
 # Settings no longer read, and what replaced them: said at start so a deployment that still
 # sets one is not quietly run on the new default.
@@ -29,21 +44,24 @@ RETIRED = {
 
 ENV_PREFIX = "IVR_"
 
-# Fields read from a variable without the IVR_ prefix, as Twilio's own tools name them.
-_UNPREFIXED = {
-    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
-    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
-}
-
 
 class ConfigError(IvrError):
     """The environment does not describe a usable configuration."""
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Everything the server, the worker and the command line can be configured with."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="ignore",
+        env_prefix=ENV_PREFIX,
+        # Variable names as the environment spells them (IVR_DATABASE_URL); matched
+        # without regard to case, as pydantic-settings does by default.
+        case_sensitive=False,
+        env_ignore_empty=True,
+        populate_by_name=True,
+    )
 
     environment: Literal["production", "development", "test"] = "production"
     database_url: str = "sqlite:///var/ivr.db"
@@ -55,8 +73,13 @@ class Settings(BaseModel):
     flows_dir: Path = Path("flows")
     prompts_dir: Path = Path("prompts")
     var_dir: Path = Path("var")
-    twilio_account_sid: str = ""
-    twilio_auth_token: str = ""
+    # Read without the IVR_ prefix, as Twilio's own tools name them.
+    twilio_account_sid: str = Field(
+        default="", validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "twilio_account_sid")
+    )
+    twilio_auth_token: str = Field(
+        default="", validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "twilio_auth_token")
+    )
     # Development only: answer webhooks without checking X-Twilio-Signature.
     skip_signature_check: bool = False
     voice_ru: str = "Polly.Tatyana"
@@ -66,7 +89,7 @@ class Settings(BaseModel):
     # How often (seconds) a web worker looks at the flow files for edits.
     reload_interval: float = Field(default=2.0, ge=0)
     log_level: str = "INFO"
-    # Keep each web worker (all its threads) on one CPU of its own: see ``ivr.gunicorn_conf``.
+    # Keep each web worker (all its threads) on one CPU of its own: see ``ivr.web.gunicorn_conf``.
     web_cpu_pinning: bool = False
     # Twilio's REST API; tests and the harness point it at a local stand-in (not in production).
     twilio_api_base: str = "https://api.twilio.com"
@@ -90,6 +113,8 @@ class Settings(BaseModel):
     callback_caller_id: str = ""
     # An unpacked Vosk model directory; empty = no speech recognition (keypad only).
     vosk_model: str = ""
+    # The published SHA-256 of the archive `ivr model fetch` downloads (or pass --sha256).
+    vosk_model_sha256: str = ""
 
     @model_validator(mode="before")
     @classmethod
@@ -139,27 +164,69 @@ class Settings(BaseModel):
         return self.voice_en if lang == "en" else self.voice_ru
 
     @classmethod
-    def env_name(cls, field: str) -> str:
-        """The environment variable that sets ``field``."""
-        return _UNPREFIXED.get(field, ENV_PREFIX + field.upper())
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only what ``from_environ`` passes in: building settings never reads the process
+        # environment behind the caller's back.
+        return (init_settings,)
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
-        """Build settings from ``environ`` (e.g. ``os.environ``); ``overrides`` win."""
+    def env_name(cls, field: str) -> str:
+        """The environment variable that sets ``field``."""
+        alias = cls.model_fields[field].validation_alias
+        if isinstance(alias, AliasChoices):
+            return str(alias.choices[0])
+        return ENV_PREFIX + field.upper()
+
+    @classmethod
+    def from_environ(
+        cls,
+        environ: Mapping[str, str],
+        *,
+        env_file: Path | None = None,
+        **overrides: object,
+    ) -> Settings:
+        """Build settings from ``environ`` (e.g. ``os.environ``) over the values of
+        ``env_file`` (a ``.env`` file, when given and present); ``overrides`` win."""
         for retired, successor in RETIRED.items():
             if environ.get(retired):
                 log.warning("%s is no longer read; set %s", retired, successor)
-        values: dict[str, object] = {}
-        for field in cls.model_fields:
-            name = cls.env_name(field)
-            if name in environ and environ[name] != "":
-                values[field] = environ[name]
+        values: dict[str, Any] = {}
+        if env_file is not None and env_file.is_file():
+            values.update(DotEnvSettingsSource(cls, env_file=env_file)())
+        values.update(_EnvironSource(cls, environ)())
         values.update(overrides)
         try:
-            return cls.model_validate(values)
+            return cls(**values)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{cls.env_name(str(err['loc'][0])) if err['loc'] else 'settings'}: {err['msg']}"
-                for err in exc.errors()
+                f"{cls._variable(err['loc'])}: {err['msg']}" for err in exc.errors()
             )
             raise ConfigError(problems) from exc
+
+    @classmethod
+    def _variable(cls, loc: tuple[int | str, ...]) -> str:
+        """The variable a validation error is about, for the message."""
+        if not loc:
+            return "settings"
+        name = str(loc[0])
+        return cls.env_name(name) if name in cls.model_fields else name
+
+
+class _EnvironSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a mapping given to it, not ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = dict(environ)
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(
+            self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )

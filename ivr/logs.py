@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ivr.privacy import MaskingFilter
+from ivr.domain.privacy import MaskingFilter
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

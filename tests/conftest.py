@@ -19,7 +19,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from ivr.config import Settings
-from ivr.schedule import MOSCOW
+from ivr.domain.schedule import MOSCOW
 from ivr.store.migrate import upgrade
 from ivr.web import create_app
 

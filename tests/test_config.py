@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from ivr.config import ConfigError, Settings
-from ivr.development import DEVELOPMENT_AUTH_TOKEN
+from ivr.config import DEVELOPMENT_AUTH_TOKEN, ConfigError, Settings
 
 EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
 
@@ -82,3 +81,39 @@ def test_a_retired_setting_is_named_with_what_replaced_it(
         "IVR_CALLBACK_EXPIRY_HOURS is no longer read; set IVR_CALLBACK_EXPIRY_DAYS, which"
         " counts the days calls may be made on after the slot"
     ]
+
+
+def test_a_dotenv_file_fills_in_what_the_environment_does_not_set(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "IVR_DATABASE_URL=sqlite:///from-file.db\n"
+        "IVR_LOG_LEVEL=DEBUG\n"
+        "TWILIO_AUTH_TOKEN=file-token\n"
+        "IVR_NOT_A_SETTING=ignored\n",
+        encoding="utf-8",
+    )
+    settings = Settings.from_environ(
+        {"IVR_LOG_LEVEL": "WARNING", "IVR_DATABASE_URL": ""}, env_file=env_file
+    )
+    # The environment wins; an empty variable is no value, so the file's stands.
+    assert settings.log_level == "WARNING"
+    assert settings.database_url == "sqlite:///from-file.db"
+    assert settings.twilio_auth_token == "file-token"
+    missing = Settings.from_environ({}, env_file=tmp_path / "absent.env")
+    assert missing.database_url == "sqlite:///var/ivr.db"
+
+
+def test_a_bad_value_in_the_dotenv_file_names_its_variable(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("IVR_CALLBACK_MAX_ATTEMPTS=0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="IVR_CALLBACK_MAX_ATTEMPTS: Input should be greater"):
+        Settings.from_environ({}, env_file=env_file)
+
+
+def test_building_settings_never_reads_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("IVR_DATABASE_URL", "sqlite:///process.db")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "process-token")
+    settings = Settings.from_environ({})
+    assert (settings.database_url, settings.twilio_auth_token) == ("sqlite:///var/ivr.db", "")

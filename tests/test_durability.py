@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from ivr.domain.schedule import MOSCOW
 from ivr.harness.inputs import CallerInput, Press, Talk
 from ivr.harness.recordings import RecordingHost
 from ivr.harness.simulator import CallHarness, CallResult, CallSpec
 from ivr.harness.transport import HttpReply, HttpTransport, TransportError
-from ivr.schedule import MOSCOW
 from ivr.speech.numbers import parse_number
 from ivr.store.db import Database
 from ivr.store.models import Callback, Request, Voicemail

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from ivr.domain.schedule import LineState, state_at
 from ivr.engine.run import END, WAIT, Goto, Outcome, Run
 from ivr.engine.state import Event
 from ivr.engine.steps import Dial, Enqueue, Gather, Hangup, Pause
@@ -26,7 +27,6 @@ from ivr.flows.nodes import (
     ScheduleNode,
     normalise_speech,
 )
-from ivr.schedule import LineState, state_at
 
 
 class NodeHandler(Protocol):

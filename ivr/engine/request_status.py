@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
+from ivr.domain.spoken import digits_in_groups
 from ivr.engine.handlers import HANDLERS
 from ivr.engine.run import WAIT, Goto, Outcome, Run
 from ivr.engine.service_handlers import remember_request
-from ivr.engine.spoken import digits_in_groups
 from ivr.engine.state import Event
 from ivr.engine.steps import ActionRequest, Gather, Record, Say
 from ivr.flows.nodes import normalise_speech

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ivr.domain.schedule import describe_next_opening
 from ivr.engine.state import CallState
 from ivr.engine.steps import ActionRequest, Pause, Say, Step
 from ivr.flows.model import Flow, Profile
 from ivr.flows.nodes import split_prompt_ref
-from ivr.schedule import describe_next_opening
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ivr.domain.phones import is_valid_russian, to_e164
+from ivr.domain.schedule import Schedule, describe_slot
+from ivr.domain.spoken import digits_in_groups, phone_in_groups
 from ivr.engine.handlers import HANDLERS
 from ivr.engine.run import END, WAIT, Goto, Outcome, Run
-from ivr.engine.spoken import digits_in_groups, phone_in_groups
 from ivr.engine.state import Event
 from ivr.engine.steps import ActionRequest, Gather, Record
 from ivr.flows.service_nodes import CallbackNode, TextAlternativeNode, VoicemailNode
-from ivr.phones import is_valid_russian, to_e164
-from ivr.schedule import Schedule, describe_slot
 
 STAGE = "_stage"
 LAST_EVENT = "_last_event"

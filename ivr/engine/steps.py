@@ -1,6 +1,6 @@
 """What the engine asks the telephony layer to do: plain, immutable data.
 
-``ivr.twiml`` turns these into TwiML; the harness and the tests read them directly.
+``ivr.telephony.twiml`` turns these into TwiML; the harness and the tests read them directly.
 """
 
 from __future__ import annotations

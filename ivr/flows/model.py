@@ -25,8 +25,8 @@ from pydantic import (
 )
 
 import ivr.flows.service_nodes  # noqa: F401  (registers the voicemail, callback … kinds)
+from ivr.domain.schedule import Schedule, TimeRange
 from ivr.flows.nodes import NODE_KINDS, Node, PromptList, normalise_speech
-from ivr.schedule import Schedule, TimeRange
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")

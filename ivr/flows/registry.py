@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.domain.phones import to_e164
 from ivr.flows.model import Flow
 from ivr.flows.problems import FlowError, Problem
 from ivr.flows.reader import FlowSource, PromptCatalog, read_flow, read_prompts
 from ivr.flows.validate import validate_flow
-from ivr.phones import to_e164
 
 log = logging.getLogger(__name__)
 

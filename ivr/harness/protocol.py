@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.development import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN
+from ivr.config import DEVELOPMENT_ACCOUNT_SID, DEVELOPMENT_AUTH_TOKEN
 
 DEFAULT_FROM = "+79161234567"
 # Signed with when no account is configured, as a development server (make run) checks.

@@ -35,6 +35,7 @@ from urllib.parse import urljoin, urlsplit
 
 from twilio.request_validator import RequestValidator
 
+from ivr.domain.schedule import MOSCOW
 from ivr.harness import audio
 from ivr.harness import inputs as caller_inputs
 from ivr.harness.inputs import (
@@ -62,7 +63,6 @@ from ivr.harness.protocol import (
 from ivr.harness.recordings import RecordingHost
 from ivr.harness.transport import HttpReply, Transport, TransportError, with_query
 from ivr.harness.twiml import TwimlError, Verb, is_twiml_type, parse_twiml
-from ivr.schedule import MOSCOW
 
 # Estimates for the call's clock (nothing is actually waited for).
 SPEECH_CHARS_PER_SECOND = 14

@@ -20,7 +20,7 @@ Reading rule (the natural reading)
     group before it, or after a number that already has thousands, it starts a number
     of its own («тысяча двести» = 1200).
     Punctuation (",", ";", ".", "-", …) is a pause and closes the group, so our own
-    prompt texts (`ivr.engine.spoken.digits_in_groups`) read back exactly: «сто,
+    prompt texts (`ivr.domain.spoken.digits_in_groups`) read back exactly: «сто,
     двадцать три» = 10023 while «сто двадцать три» = 123. Case does not matter.
 
 Ambiguity (when the IVR must ask again rather than guess)

@@ -9,20 +9,19 @@ from datetime import datetime
 
 from flask import Flask
 
-from ivr.actions import default_actions
-from ivr.calls import ActionTable, CallService
-from ivr.config import Settings
-from ivr.development import DEVELOPMENT_AUTH_TOKEN
-from ivr.fallback import Fallback
+from ivr.config import DEVELOPMENT_AUTH_TOKEN, Settings
+from ivr.domain.schedule import MOSCOW
 from ivr.flows.registry import FlowRegistry
 from ivr.logs import configure_logging
-from ivr.recordings import RecordingFetcher
-from ivr.schedule import MOSCOW
+from ivr.services.actions import default_actions
+from ivr.services.calls import ActionTable, CallService
+from ivr.services.fallback import Fallback
+from ivr.services.voicemails import VoicemailStore
 from ivr.speech.recognizer import Recognizer, VoskRecognizer, load_model_from_env
 from ivr.store.db import Database
-from ivr.twilio_api import Messenger
-from ivr.twiml import PromptAudio, TwimlRenderer
-from ivr.voicemails import VoicemailStore
+from ivr.telephony.recordings import RecordingFetcher
+from ivr.telephony.twilio_api import Messenger
+from ivr.telephony.twiml import PromptAudio, TwimlRenderer
 from ivr.web.extension import IvrServices
 
 log = logging.getLogger(__name__)

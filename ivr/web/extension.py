@@ -8,12 +8,12 @@ from datetime import datetime
 
 from flask import current_app
 
-from ivr.calls import CallService
 from ivr.config import Settings
-from ivr.fallback import Fallback
 from ivr.flows.registry import FlowRegistry
+from ivr.services.calls import CallService
+from ivr.services.fallback import Fallback
+from ivr.services.voicemails import VoicemailStore
 from ivr.store.db import Database
-from ivr.voicemails import VoicemailStore
 
 
 @dataclass

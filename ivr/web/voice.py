@@ -8,10 +8,10 @@ from datetime import datetime
 
 from flask import Blueprint, Response, request
 
-from ivr.carrier_fields import row_id, whole_seconds
-from ivr.dispatcher import apply_call_result
-from ivr.schedule import MOSCOW
-from ivr.voicemails import MIN_SECONDS
+from ivr.domain.schedule import MOSCOW
+from ivr.services.dispatcher import apply_call_result
+from ivr.services.voicemails import MIN_SECONDS
+from ivr.telephony.carrier_fields import row_id, whole_seconds
 from ivr.web.extension import services
 from ivr.web.form import posted_form
 from ivr.web.security import twilio_signed

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ivr.config import Settings
-from ivr.dispatcher import Dispatcher
+from ivr.services.dispatcher import Dispatcher
 from ivr.store.db import Database
 from ivr.store.models import Callback
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Clock, make_settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ivr.schedule import MOSCOW
+from ivr.domain.schedule import MOSCOW
 
 HOTLINE = "+78005553535"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ivr.actions.callbacks import open_booking
 from ivr.config import Settings
-from ivr.dispatcher import (
+from ivr.services.actions.callbacks import open_booking
+from ivr.services.dispatcher import (
     STALE_DIALING,
     CallingHoursError,
     Dispatcher,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from ivr.config import Settings
-from ivr.dispatcher import Dispatcher, PassReport
+from ivr.services.dispatcher import Dispatcher, PassReport
 from ivr.store.db import Database
 from ivr.store.models import Callback
 from tests.conftest import Clock

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from ivr.twilio_api import Messenger, make_client
+from ivr.telephony.twilio_api import Messenger, make_client
 from tests.conftest import ACCOUNT_SID, make_settings
 from tests.support.twilio_stub import TwilioStub
 

@@ -7,13 +7,13 @@ from datetime import datetime
 
 import pytest
 
+from ivr.domain.schedule import MOSCOW
 from ivr.engine.handlers import HANDLERS
 from ivr.engine.interpreter import Turn, advance, new_state
 from ivr.engine.state import Event
 from ivr.engine.steps import Dial, Enqueue, Gather, Hangup, Pause, Say
 from ivr.flows.model import Flow
 from ivr.flows.nodes import NODE_KINDS
-from ivr.schedule import MOSCOW
 
 MakeFlow = Callable[[str], Flow]
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ivr.domain.schedule import MOSCOW
 from ivr.engine.interpreter import MAX_HOPS, EngineError, Turn, advance, new_state
 from ivr.engine.state import CallState, Event
 from ivr.engine.steps import Enqueue, Gather, Hangup, Pause, Say, Step
 from ivr.flows.model import Flow
 from ivr.flows.nodes import MenuNode
-from ivr.schedule import MOSCOW
 
 
 def msk(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from ivr.domain.schedule import Schedule, TimeRange
 from ivr.flows.model import Flow
 from ivr.flows.nodes import HangupNode, MenuNode, MenuOption, PromptNode, QueueNode
 from ivr.flows.reader import PromptCatalog, read_flow, read_prompts
-from ivr.schedule import Schedule, TimeRange
 
 
 def write(directory: Path, files: dict[str, str]) -> None:

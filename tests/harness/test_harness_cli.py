@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ivr.cli import main
-from ivr.harness.cli import scan_inputs
+from ivr.cli.harness import scan_inputs
 from tests.harness.conftest import ACCOUNT, PUBLIC_URL, ROOT, TOKEN
 
 ENV = {

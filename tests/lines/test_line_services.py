@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ivr.schedule import MOSCOW
+from ivr.domain.schedule import MOSCOW
 from ivr.store.models import Callback
 from tests.conftest import Clock
 from tests.lines.conftest import (
@@ -268,7 +268,7 @@ def test_one_click_long_wait_books_an_immediate_callback_without_a_key(
 
 
 def _words(number: str) -> str:
-    from ivr.engine.spoken import digits_in_groups
+    from ivr.domain.spoken import digits_in_groups
 
     return digits_in_groups(number, "ru")
 

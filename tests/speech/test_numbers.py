@@ -1,7 +1,7 @@
 """Tests for ivr.speech.numbers: recognised Russian number words back to digits.
 
 The exhaustive round trips read every number 0..999_999 three ways with
-ivr.engine.spoken and parse it back: three million parses, about 20-25 s in all on a
+ivr.domain.spoken and parse it back: three million parses, about 20-25 s in all on a
 busy two-core machine.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.engine.spoken import digits_in_groups, group_sizes, number_words_ru
+from ivr.domain.spoken import digits_in_groups, group_sizes, number_words_ru
 from ivr.speech.numbers import FILLER_WORDS, GRAMMAR_WORDS, NumberReading, parse_number
 
 MANIFEST = Path(__file__).resolve().parents[2].parent / "shared" / "asr-dev" / "manifest.jsonl"

@@ -1,7 +1,7 @@
 """A stand-in for Twilio's REST API on 127.0.0.1, for tests that run the real twilio client.
 
 Point ``Settings.twilio_api_base`` at :attr:`TwilioStub.base_url` and the twilio ``Client``
-made by ``ivr.twilio_api.make_client`` sends its requests here. It answers
+made by ``ivr.telephony.twilio_api.make_client`` sends its requests here. It answers
 
 * ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json``: 201 and a call resource (``CA…``
   sid, ``"status": "queued"``), shaped as Twilio's so the client parses it;

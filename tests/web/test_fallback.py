@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ivr.engine.spoken import digits_in_groups
+from ivr.domain.spoken import digits_in_groups
 from ivr.store.models import Request, Voicemail
 from ivr.web import create_app
 from tests.conftest import (

@@ -24,9 +24,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-import ivr.actions.speech
-from ivr.engine.spoken import digits_in_groups
-from ivr.schedule import MOSCOW
+import ivr.services.actions.speech
+from ivr.domain.schedule import MOSCOW
+from ivr.domain.spoken import digits_in_groups
 from ivr.speech.numbers import GRAMMAR_WORDS
 from ivr.speech.recognizer import Recognizer, Transcript, Word
 from ivr.store.models import Callback, Request, Voicemail
@@ -622,7 +622,7 @@ def test_after_hours_three_misses_say_nobody_works_and_return_to_the_menu(
 def test_a_recording_that_cannot_be_fetched_is_not_understood(
     make_app: AppFactory, clock: Clock, host: RecordingHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ivr.actions.speech, "FETCH_PAUSE", 0.0)
+    monkeypatch.setattr(ivr.services.actions.speech, "FETCH_PAUSE", 0.0)
     double = SpeechDouble(["один два три четыре пять шесть"])
     caller = Caller(make_app(double))
     to_status_line(caller, clock)
@@ -632,7 +632,7 @@ def test_a_recording_that_cannot_be_fetched_is_not_understood(
     assert again.says[0] == NOT_UNDERSTOOD
     assert_offers_keys_then_speech(again)
     assert double.heard == []
-    assert len(host.seen) == ivr.actions.speech.FETCH_ATTEMPTS
+    assert len(host.seen) == ivr.services.actions.speech.FETCH_ATTEMPTS
 
 
 # -- overdue: escalation -----------------------------------------------------------------------

@@ -1,0 +1,48 @@
+"""``ivr validate`` and ``ivr reload``: check the flow files, and have servers load them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ivr.cli.common import load_settings
+from ivr.flows.registry import FlowRegistry, load_flow_set
+
+__all__ = ["reload", "validate"]
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check flow files (default: the flows directory); one line per problem."""
+    settings = load_settings()
+    targets = list(paths) or [settings.flows_dir]
+    flow_set, problems = load_flow_set(targets, settings.prompts_dir)
+    if flow_set is None:
+        for problem in problems:
+            click.echo(str(problem))
+        click.echo(f"{len(problems)} problem(s) found.", err=True)
+        sys.exit(1)
+    for name, flow in sorted(flow_set.flows.items()):
+        lines = ", ".join(flow.lines) or "no lines"
+        click.echo(f"ok  {name} ({flow.source}): {len(flow.nodes)} nodes, {lines}")
+
+
+@click.command()
+def reload() -> None:
+    """Ask running servers to load the flow files again (after checking them)."""
+    settings = load_settings()
+    flow_set, problems = load_flow_set([settings.flows_dir], settings.prompts_dir)
+    if flow_set is None:
+        for problem in problems:
+            click.echo(str(problem))
+        click.echo("Not reloaded: the running servers keep their current flows.", err=True)
+        sys.exit(1)
+    registry = FlowRegistry(settings.flows_dir, settings.prompts_dir, marker_dir=settings.var_dir)
+    registry.request_reload()
+    click.echo(
+        f"Reload requested ({len(flow_set.flows)} flows); servers pick it up within "
+        f"{settings.reload_interval:g} s."
+    )
