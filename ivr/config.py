@@ -123,10 +123,11 @@ class Settings(BaseSettings):
         # the harness signs with; production never gets a default.
         if isinstance(values, dict) and values.get("environment") == "development":
             values = dict(values)
-            values["twilio_auth_token"] = values.get("twilio_auth_token") or DEVELOPMENT_AUTH_TOKEN
-            values["twilio_account_sid"] = (
-                values.get("twilio_account_sid") or DEVELOPMENT_ACCOUNT_SID
-            )
+            # The environment source keys these by their variable names (the aliases).
+            token = values.pop("TWILIO_AUTH_TOKEN", None) or values.get("twilio_auth_token")
+            account = values.pop("TWILIO_ACCOUNT_SID", None) or values.get("twilio_account_sid")
+            values["twilio_auth_token"] = token or DEVELOPMENT_AUTH_TOKEN
+            values["twilio_account_sid"] = account or DEVELOPMENT_ACCOUNT_SID
         return values
 
     @model_validator(mode="after")
