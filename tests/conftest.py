@@ -14,13 +14,14 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from ivr.config import Settings
 from ivr.domain.schedule import MOSCOW
 from ivr.store.migrate import upgrade
+from ivr.store.models import Voicemail
 from ivr.web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,3 +166,9 @@ def call_params(sid: str = "CA" + "1" * 32, **fields: str) -> dict[str, str]:
 def twilio(app: Flask) -> TwilioWebhooks:
     """A signing webhook client for the app."""
     return TwilioWebhooks(app.test_client())
+
+
+def voicemails(app: Flask) -> list[Voicemail]:
+    """Every voicemail row the app's database holds."""
+    with app.extensions["ivr"].db.sessions() as session:
+        return list(session.scalars(select(Voicemail)).all())

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import io
 import threading
 import time
+import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -99,3 +101,14 @@ def serve(host: RecordingHost) -> Iterator[RecordingHost]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def wav_bytes(seconds: float = 1.0) -> bytes:
+    """A quiet 8 kHz mono WAV of ``seconds``, as a recording the host can serve."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x01\x00" * int(8000 * seconds))
+    return buffer.getvalue()

@@ -6,18 +6,15 @@ confidence or a query id, the webhook answers as it would to no input at all.
 
 from __future__ import annotations
 
-import io
 import logging
-import wave
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
-from ivr.store.models import Call, Callback, Voicemail
+from ivr.store.models import Call, Callback
 from ivr.web import create_app
 from tests.conftest import (
     ACCOUNT_SID,
@@ -26,8 +23,9 @@ from tests.conftest import (
     TwilioWebhooks,
     call_params,
     make_settings,
+    voicemails,
 )
-from tests.support.recording_host import RecordingHost, serve
+from tests.support.recording_host import RecordingHost, serve, wav_bytes
 
 SID = "RE" + "cd" * 16
 HUGE = "99999999999999999999"  # beyond an SQL BIGINT
@@ -57,16 +55,6 @@ def record(turn: int) -> str:
     )
 
 
-def wav_bytes() -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\x01\x00" * 8000)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def host() -> Iterator[RecordingHost]:
     with serve(RecordingHost(ACCOUNT_SID, AUTH_TOKEN, {SID: wav_bytes()})) as running:
@@ -94,11 +82,6 @@ def night_app(
 @pytest.fixture
 def phone(night_app: Flask) -> TwilioWebhooks:
     return TwilioWebhooks(night_app.test_client())
-
-
-def voicemails(app: Flask) -> list[Voicemail]:
-    with app.extensions["ivr"].db.sessions() as session:
-        return list(session.scalars(select(Voicemail)).all())
 
 
 def to_the_record_node(phone: TwilioWebhooks, sid: str = call_params()["CallSid"]) -> None:

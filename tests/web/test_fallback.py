@@ -6,8 +6,6 @@ for anything inside failing (the database, the flow, a bug)."""
 
 from __future__ import annotations
 
-import io
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr.domain.spoken import digits_in_groups
-from ivr.store.models import Request, Voicemail
+from ivr.store.models import Request
 from ivr.web import create_app
 from tests.conftest import (
     ACCOUNT_SID,
@@ -25,8 +23,9 @@ from tests.conftest import (
     TwilioWebhooks,
     call_params,
     make_settings,
+    voicemails,
 )
-from tests.support.recording_host import RecordingHost, serve
+from tests.support.recording_host import RecordingHost, serve, wav_bytes
 
 SID = "RE" + "0123456789abcdef" * 2
 HEAD = '<?xml version="1.0" encoding="UTF-8"?><Response>'
@@ -72,16 +71,6 @@ QUEUE_ANSWER = (
 OUTBOUND = {"From": "+78005553535", "To": "+79161234567", "Direction": "outbound-api"}
 
 
-def wav_bytes() -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\x01\x00" * 8000)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def host() -> Iterator[RecordingHost]:
     with serve(RecordingHost(ACCOUNT_SID, AUTH_TOKEN, {SID: wav_bytes()})) as running:
@@ -122,11 +111,6 @@ def break_calls(app: Flask, monkeypatch: pytest.MonkeyPatch, *methods: str) -> N
 def night(clock: Clock) -> None:
     """22:30 on a Wednesday: the hotline (08:00-20:00 on weekdays) is closed."""
     clock.set(2026, 11, 25, 22, 30)
-
-
-def voicemails(app: Flask) -> list[Voicemail]:
-    with app.extensions["ivr"].db.sessions() as session:
-        return list(session.scalars(select(Voicemail)).all())
 
 
 def body(phone: TwilioWebhooks, path: str, params: dict[str, str]) -> str:

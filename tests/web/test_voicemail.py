@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import threading
-import wave
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -12,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
 from ivr.config import Settings
 from ivr.store.models import Request, Voicemail
@@ -24,20 +21,11 @@ from tests.conftest import (
     TwilioWebhooks,
     call_params,
     make_settings,
+    voicemails,
 )
-from tests.support.recording_host import RecordingHost, serve
+from tests.support.recording_host import RecordingHost, serve, wav_bytes
 
 SID = "RE" + "ab" * 16
-
-
-def wav_bytes(seconds: float = 1.0) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\x01\x00" * int(8000 * seconds))
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -73,11 +61,6 @@ def vm_app(vm_settings: Settings, clock: Clock) -> Iterator[Flask]:
 @pytest.fixture
 def phone(vm_app: Flask) -> TwilioWebhooks:
     return TwilioWebhooks(vm_app.test_client())
-
-
-def voicemails(app: Flask) -> list[Voicemail]:
-    with app.extensions["ivr"].db.sessions() as session:
-        return list(session.scalars(select(Voicemail)).all())
 
 
 def leave_message(phone: TwilioWebhooks, url: str = "https://api.twilio.com/x") -> str:
