@@ -33,11 +33,14 @@ Every datetime stored is UTC; SQLite hands them back naive, and they are read as
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import requests
@@ -49,7 +52,7 @@ from ivr.domain.privacy import mask_phone
 from ivr.domain.schedule import MOSCOW, is_public_day_off
 from ivr.services.voicemails import VoicemailStore
 from ivr.store.db import Database
-from ivr.store.models import Callback, stored_utc
+from ivr.store.models import Callback, DispatcherHost, stored_utc
 from ivr.telephony.recordings import RecordingFetcher
 from ivr.telephony.twilio_api import make_client
 
@@ -303,12 +306,14 @@ class Dispatcher:
         caller_id: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         voicemails: VoicemailStore | None = None,
+        worker_name: str | None = None,
     ) -> None:
         """``clock`` returns an aware datetime (default: now in Moscow); ``client_factory``
         returns a twilio ``Client`` (default: :func:`ivr.telephony.twilio_api.make_client`).
 
         ``caller_id`` is the number dialled from when a booking has no line; it defaults to
         the ``callback_caller_id`` setting where the settings have one.
+        ``worker_name`` names this process's heartbeat row (default: host and process id).
         Raises :class:`CallingHoursError` for malformed ``settings.calling_hours``.
         """
         if batch_size < 1:
@@ -326,11 +331,20 @@ class Dispatcher:
             db, RecordingFetcher.from_settings(settings), settings.recordings_dir
         )
         self._client: Any = None
+        self.worker_name = worker_name or f"{socket.gethostname()}:{os.getpid()}"[:128]
+        self.started_at: datetime | None = None
 
     # -- passes -------------------------------------------------------------------------------
 
     def run_once(self) -> PassReport:
-        """One pass: reclaim stale dials, claim and dial due bookings, retry voicemails."""
+        """One pass: reclaim stale dials, claim and dial due bookings, retry voicemails;
+        then this worker's heartbeat records the pass."""
+        began = time.monotonic()
+        report = self._pass()
+        self._beat(report, time.monotonic() - began)
+        return report
+
+    def _pass(self) -> PassReport:
         now = _aware_now(self.clock)
         report = PassReport(at=now)
         report.stale_reclaimed = self.reclaim_stale(now)
@@ -349,6 +363,28 @@ class Dispatcher:
         except Exception:
             log.exception("retrying voicemail downloads failed; next pass tries again")
         return report
+
+    def _beat(self, report: PassReport, seconds: float) -> None:
+        """Write this worker's heartbeat; a failure is logged and never stops the worker."""
+        # Stored in UTC, as every datetime is (SQLite would keep a Moscow wall time as it is).
+        at = report.at.astimezone(UTC)
+        if self.started_at is None:
+            self.started_at = at
+        try:
+            with self.db.transaction(durable=False) as session:
+                row = session.get(DispatcherHost, self.worker_name)
+                if row is None:
+                    row = DispatcherHost(worker=self.worker_name, started_at=self.started_at)
+                    session.add(row)
+                row.last_pass_at = at
+                row.last_pass_seconds = seconds
+                row.passes = (row.passes or 0) + 1
+                row.last_claimed = report.claimed
+                row.last_placed = report.placed
+                row.last_failed = report.failed_to_place
+                row.last_waiting = report.waiting_outside_hours
+        except Exception:
+            log.exception("the dispatcher's heartbeat was not written; the next pass tries again")
 
     def run_forever(
         self,
@@ -615,3 +651,44 @@ class Dispatcher:
             ):
                 return
             _record_failed_attempt(callback, result, stored_utc(now), self.settings)
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """What one worker process last reported (read by the console and ``/metrics``)."""
+
+    worker: str
+    started_at: datetime
+    last_pass_at: datetime
+    last_pass_seconds: float
+    passes: int
+    last_claimed: int
+    last_placed: int
+    last_failed: int
+    last_waiting: int
+
+    def is_stale(self, now: datetime, interval: float) -> bool:
+        """True when the worker has missed three passes: it has stopped or hangs."""
+        return now - self.last_pass_at > timedelta(seconds=max(3 * interval, 30))
+
+
+def heartbeats(db: Database) -> list[Heartbeat]:
+    """Every worker's last heartbeat, the most recent first."""
+    with db.transaction(durable=False) as session:
+        rows = session.scalars(
+            select(DispatcherHost).order_by(DispatcherHost.last_pass_at.desc())
+        ).all()
+        return [
+            Heartbeat(
+                worker=row.worker,
+                started_at=stored_utc(row.started_at),
+                last_pass_at=stored_utc(row.last_pass_at),
+                last_pass_seconds=row.last_pass_seconds,
+                passes=row.passes,
+                last_claimed=row.last_claimed,
+                last_placed=row.last_placed,
+                last_failed=row.last_failed,
+                last_waiting=row.last_waiting,
+            )
+            for row in rows
+        ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, text
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -159,3 +159,23 @@ class CallbackSlot(Base):
     line: Mapped[str] = mapped_column(String(32), primary_key=True)
     slot_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     booked: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DispatcherHost(Base):
+    """One ``ivr worker`` process's heartbeat: when it last finished a pass, and what it did.
+
+    Each worker writes only its own row (keyed by host and process), so heartbeats never
+    contend; the console and ``/metrics`` read them to tell whether callbacks are being dialled.
+    """
+
+    __tablename__ = "dispatcher_hosts"
+
+    worker: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_pass_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_pass_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    passes: Mapped[int] = mapped_column(Integer, default=0)
+    last_claimed: Mapped[int] = mapped_column(Integer, default=0)
+    last_placed: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed: Mapped[int] = mapped_column(Integer, default=0)
+    last_waiting: Mapped[int] = mapped_column(Integer, default=0)
