@@ -20,3 +20,18 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings.from_environ(os.environ, env_file=ENV_FILE, **overrides)
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from exc
+
+
+def explain_missing_dirs(settings: Settings) -> None:
+    """Say where the flows and prompts are looked for when they are not there: a command run
+    outside the project directory otherwise only hears that ``flows`` does not exist."""
+    for variable, folder in (
+        ("IVR_FLOWS_DIR", settings.flows_dir),
+        ("IVR_PROMPTS_DIR", settings.prompts_dir),
+    ):
+        if not folder.is_dir():
+            click.echo(
+                f"{variable} is {folder} (here: {folder.absolute()}), which is not a directory: "
+                "run the command in the project directory or set the variable.",
+                err=True,
+            )

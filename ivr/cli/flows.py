@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ivr.cli.common import load_settings
+from ivr.cli.common import explain_missing_dirs, load_settings
 from ivr.flows.registry import FlowRegistry, load_flow_set
 
 __all__ = ["reload", "validate"]
@@ -21,6 +21,7 @@ def validate(paths: tuple[Path, ...]) -> None:
     targets = list(paths) or [settings.flows_dir]
     flow_set, problems = load_flow_set(targets, settings.prompts_dir)
     if flow_set is None:
+        explain_missing_dirs(settings)
         for problem in problems:
             click.echo(str(problem))
         click.echo(f"{len(problems)} problem(s) found.", err=True)
@@ -36,6 +37,7 @@ def reload() -> None:
     settings = load_settings()
     flow_set, problems = load_flow_set([settings.flows_dir], settings.prompts_dir)
     if flow_set is None:
+        explain_missing_dirs(settings)
         for problem in problems:
             click.echo(str(problem))
         click.echo("Not reloaded: the running servers keep their current flows.", err=True)

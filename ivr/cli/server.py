@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ivr.cli.common import load_settings
+from ivr.cli.common import explain_missing_dirs, load_settings
 from ivr.config import ConfigError
 from ivr.flows.registry import display, load_flow_set
 
@@ -23,6 +23,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     settings = load_settings()
     flow_set, problems = load_flow_set([settings.flows_dir], settings.prompts_dir)
     if flow_set is None:
+        explain_missing_dirs(settings)
         for problem in problems:
             click.echo(str(problem), err=True)
         raise click.ClickException("refusing to start: the flows above are broken")

@@ -88,7 +88,7 @@ def load_flow_set(paths: Iterable[Path], prompts_dir: Path) -> tuple[FlowSet | N
     for path in files:
         shown = display(path)
         if not path.is_file():
-            problems.append(Problem(shown, 1, "no such file"))
+            problems.append(Problem(shown, 1, f"no such file or directory ({path.absolute()})"))
             continue
         flow, source, found = read_flow(path, catalogs, shown)
         problems += found

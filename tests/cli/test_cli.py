@@ -47,6 +47,21 @@ def test_validate_prints_path_line_message_and_fails(deployment: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("command", ["validate", "reload", "serve"])
+def test_outside_the_project_directory_the_command_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, [command], env={"IVR_ENVIRONMENT": "development"})
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert f"flows:1: no such file or directory ({tmp_path / 'flows'})" in lines
+    assert (
+        f"IVR_FLOWS_DIR is flows (here: {tmp_path / 'flows'}), which is not a directory: "
+        "run the command in the project directory or set the variable."
+    ) in lines
+
+
 def test_serve_refuses_to_start_on_a_broken_flow(deployment: Path) -> None:
     (deployment / "flows" / "hotline.yaml").write_text("name: [", encoding="utf-8")
     result = CliRunner().invoke(main, ["serve"], env={"IVR_ENVIRONMENT": "development"})
