@@ -19,7 +19,14 @@ import pytest
 from gunicorn.app.wsgiapp import WSGIApplication
 
 from ivr.config import Settings
-from ivr.web.gunicorn_conf import least_used_cpu, post_fork, post_worker_init, pre_fork
+from ivr.web.gunicorn_conf import (
+    child_exit,
+    least_used_cpu,
+    on_starting,
+    post_fork,
+    post_worker_init,
+    pre_fork,
+)
 from ivr.web.server import IvrServer, gunicorn_options
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +72,8 @@ def test_the_procfile_runs_the_workers_with_the_hooks(monkeypatch: pytest.Monkey
     assert application.cfg.post_worker_init is post_worker_init
     assert application.cfg.pre_fork is pre_fork
     assert application.cfg.post_fork is post_fork
+    assert application.cfg.on_starting is on_starting
+    assert application.cfg.child_exit is child_exit
     assert application.app_uri == "ivr.web:create_app()"
 
 
@@ -75,6 +84,8 @@ def test_ivr_serve_runs_the_workers_with_the_hooks(tmp_path: Path) -> None:
     assert server.cfg.post_worker_init is post_worker_init
     assert server.cfg.pre_fork is pre_fork
     assert server.cfg.post_fork is post_fork
+    assert server.cfg.on_starting is on_starting
+    assert server.cfg.child_exit is child_exit
 
 
 def test_a_new_worker_takes_the_cpu_with_the_fewest_workers() -> None:
@@ -178,3 +189,26 @@ def test_a_broken_environment_is_left_to_the_worker_to_report(
     worker = SimpleNamespace()
     pre_fork(master, worker)
     assert worker.ivr_cpu is None
+
+
+def test_the_procfiles_master_prepares_the_metric_files_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("IVR_ENVIRONMENT", "test")
+    monkeypatch.setenv("IVR_VAR_DIR", str(tmp_path))
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "counter_1.db").write_bytes(b"last run")
+    master = SimpleNamespace(app=SimpleNamespace(), log=SimpleNamespace(info=lambda *a: None))
+    on_starting(master)
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "metrics")
+    assert list((tmp_path / "metrics").iterdir()) == []
+
+
+def test_a_broken_environment_leaves_the_metric_files_alone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("IVR_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("IVR_RELOAD_INTERVAL", "soon")
+    on_starting(SimpleNamespace(app=SimpleNamespace(), log=None))
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    assert list(tmp_path.iterdir()) == []
