@@ -1,6 +1,9 @@
 """Logging set-up: one stream handler whose filter masks personal data in every record, in
 text (one line a record) or JSON (one object a line, python-json-logger).
 
+Gunicorn's own logs (``ivr serve``, the Procfile) follow the same format
+(``gunicorn_logconfig``).
+
 Text lines show the message only, which ``MaskingFilter`` masks (tracebacks too). A JSON
 object shows every field a record carries: the message, the traceback and whatever a caller
 passed as ``extra=``. ``MaskingJsonFormatter`` masks each of them with the same rule
@@ -67,6 +70,34 @@ def formatter(log_format: LogFormat = "text") -> logging.Formatter:
             list(_JSON_FIELDS), rename_fields=_JSON_NAMES, json_ensure_ascii=False
         )
     return logging.Formatter(_FORMAT)
+
+
+def gunicorn_logconfig(log_format: LogFormat = "text") -> dict[str, Any]:
+    """Gunicorn's ``logconfig_dict`` for a log format: for ``json``, its error and access
+    logs as JSON objects on stderr, masked as the app's are; for ``text``, nothing (gunicorn
+    keeps its own lines).
+
+    Gunicorn's loggers do not propagate here, and the root logger gets no handler of
+    gunicorn's, so that no line is written twice once the app has added its own handler.
+    """
+    if log_format != "json":
+        return {}
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "json",
+        "filters": ["mask"],
+        "stream": "ext://sys.stderr",
+    }
+    return {
+        "root": {"level": "INFO", "handlers": []},
+        "loggers": {
+            name: {"level": "INFO", "handlers": ["json"], "propagate": False, "qualname": name}
+            for name in ("gunicorn.error", "gunicorn.access")
+        },
+        "handlers": {"json": handler},
+        "filters": {"mask": {"()": MaskingFilter}},
+        "formatters": {"json": {"()": formatter, "log_format": "json"}},
+    }
 
 
 def configure_logging(level: str = "INFO", log_format: LogFormat = "text") -> None:

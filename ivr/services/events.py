@@ -62,5 +62,7 @@ def direction_label(direction: str) -> str:
 
 def line_label(flows: FlowSet, ours: str) -> str:
     """Our side of a call as a label: a line a flow serves (E.164), else ``unknown``."""
+    if ours in flows.by_line:
+        return ours  # as Twilio sends it, E.164: no need to parse it again
     e164 = to_e164(ours) or ours
     return e164 if e164 in flows.by_line else UNKNOWN_LINE

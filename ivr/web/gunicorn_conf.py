@@ -1,7 +1,8 @@
 """Gunicorn settings shared by every way the web workers run: ``gunicorn -c
 python:ivr.web.gunicorn_conf`` (the Procfile) and ``ivr serve``.
 
-Only hooks live here; bind address, workers and threads stay on the command line.
+Only hooks (and gunicorn's log format) live here; bind address, workers and threads stay on
+the command line.
 
 The master keeps the directory of the workers' metric files (``on_starting``,
 ``child_exit``; see ``ivr.web.metric_files``), so that ``/metrics`` adds up every worker.
@@ -28,7 +29,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from ivr.config import ConfigError, Settings
+from ivr.logs import gunicorn_logconfig
 from ivr.web import metric_files
+
+# The Procfile's gunicorn reads its settings from this module: with IVR_LOG_FORMAT=json its
+# own lines are JSON objects too, masked as the app's are.
+logconfig_dict = gunicorn_logconfig(
+    "json" if os.environ.get("IVR_LOG_FORMAT") == "json" else "text"
+)
 
 
 def post_worker_init(worker: Any) -> None:

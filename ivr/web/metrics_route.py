@@ -15,7 +15,7 @@ from __future__ import annotations
 import hmac
 import time
 
-from flask import Blueprint, Flask, Response, abort, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 
 from ivr.web.extension import services
 from ivr.web.metrics import CONTENT_TYPE, Metrics, outcome
@@ -25,9 +25,10 @@ __all__ = ["bearer_matches", "blueprint", "install", "note_apology"]
 blueprint = Blueprint("metrics", __name__)
 
 EXTENSION = "ivr.metrics"
-# Where a request keeps its start and whether the fallback answered it (``flask.g``).
-_STARTED = "ivr_webhook_started"
-_APOLOGISED = "ivr_webhook_apologised"
+# Where a request keeps its start and whether the fallback answered it (its WSGI environ:
+# one lookup of the request, then plain dict work, on every webhook).
+_STARTED = "ivr.webhook_started"
+_APOLOGISED = "ivr.webhook_apologised"
 # The blueprint of the webhooks that are timed.
 TIMED_BLUEPRINT = "voice"
 
@@ -36,13 +37,30 @@ def install(app: Flask, metrics: Metrics) -> None:
     """Serve ``/metrics`` from ``app`` and time its voice webhooks into ``metrics``."""
     app.extensions[EXTENSION] = metrics
     app.register_blueprint(blueprint)
-    app.before_request(_started)
-    app.after_request(_finished)
+    observe = metrics.webhook
+    clock = time.perf_counter
+
+    def started() -> None:
+        if request.blueprint == TIMED_BLUEPRINT:
+            request.environ[_STARTED] = clock()
+
+    def finished(response: Response) -> Response:
+        environ = request.environ
+        began: float | None = environ.get(_STARTED)
+        if began is not None:
+            rule = request.url_rule
+            if rule is not None:
+                result = outcome(response.status_code, _APOLOGISED in environ)
+                observe(rule.rule, result, clock() - began)
+        return response
+
+    app.before_request(started)
+    app.after_request(finished)
 
 
 def note_apology() -> None:
     """The webhook being answered got the fallback's answer (counted as ``apology``)."""
-    setattr(g, _APOLOGISED, True)
+    request.environ[_APOLOGISED] = True
 
 
 def bearer_matches(header: str, token: str) -> bool:
@@ -68,17 +86,3 @@ def metrics() -> Response:
         )
     found: Metrics = current_app.extensions[EXTENSION]
     return Response(found.exposition(), content_type=CONTENT_TYPE)
-
-
-def _started() -> None:
-    if request.blueprint == TIMED_BLUEPRINT:
-        setattr(g, _STARTED, time.perf_counter())
-
-
-def _finished(response: Response) -> Response:
-    started: float | None = g.pop(_STARTED, None)
-    if started is not None and request.url_rule is not None:
-        found: Metrics = current_app.extensions[EXTENSION]
-        result = outcome(response.status_code, g.pop(_APOLOGISED, False))
-        found.webhook(request.url_rule.rule, result, time.perf_counter() - started)
-    return response

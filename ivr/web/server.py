@@ -15,6 +15,7 @@ from gunicorn.arbiter import Arbiter
 
 from ivr.config import Settings
 from ivr.flows.registry import FlowRegistry
+from ivr.logs import gunicorn_logconfig
 from ivr.web.gunicorn_conf import (
     child_exit,
     on_starting,
@@ -71,6 +72,7 @@ def gunicorn_options(
         "pre_fork": pre_fork,
         "post_fork": post_fork,
         "post_worker_init": post_worker_init,
+        "logconfig_dict": gunicorn_logconfig(settings.log_format),
     }
 
 

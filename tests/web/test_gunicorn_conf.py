@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import re
 import shlex
@@ -18,7 +19,10 @@ from types import SimpleNamespace
 import pytest
 from gunicorn.app.wsgiapp import WSGIApplication
 
-from ivr.config import Settings
+from ivr.config import DEVELOPMENT_AUTH_TOKEN, Settings
+from ivr.harness.inputs import Press
+from ivr.harness.simulator import CallHarness, CallSpec
+from ivr.harness.transport import HttpTransport
 from ivr.web.gunicorn_conf import (
     child_exit,
     least_used_cpu,
@@ -28,6 +32,7 @@ from ivr.web.gunicorn_conf import (
     pre_fork,
 )
 from ivr.web.server import IvrServer, gunicorn_options
+from tests.support.server import ServerProcess, free_port, ivr_environ
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -212,3 +217,25 @@ def test_a_broken_environment_leaves_the_metric_files_alone(
     on_starting(SimpleNamespace(app=SimpleNamespace(), log=None))
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ivr_serve_writes_json_lines_when_asked(tmp_path: Path, sqlite_url: str) -> None:
+    port = free_port()
+    env = ivr_environ(tmp_path, sqlite_url, port, IVR_LOG_FORMAT="json")
+    server = ServerProcess(env, tmp_path, port, workers=1, threads=1).start()
+    try:
+        harness = CallHarness(HttpTransport(timeout=15), server.url, DEVELOPMENT_AUTH_TOKEN)
+        spec = CallSpec(to="+78005553535", caller="+79161234567", inputs=(Press("4"),))
+        harness.place(spec)
+    finally:
+        server.stop()
+    first, *lines = server.log().splitlines()
+    assert first.startswith("Serving ")  # the command's own word, before gunicorn starts
+    records = [json.loads(line) for line in lines]  # every line an object
+    names = {record["name"] for record in records}
+    assert {"gunicorn.error", "gunicorn.access", "ivr.services.calls"} <= names
+    assert any("POST /voice/step?turn=1" in record["message"] for record in records)
+    assert "+79161234567" not in server.log()
+    assert any("+*********67" in record["message"] for record in records)
+    # No line twice: gunicorn's loggers and the app's handler each write once.
+    assert len(lines) == len(set(lines))
