@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # How often (seconds) a web worker looks at the flow files for edits.
     reload_interval: float = Field(default=2.0, ge=0)
     log_level: str = "INFO"
+    # Log lines as text (one line each) or as JSON objects (one a line), masked alike.
+    log_format: Literal["text", "json"] = "text"
+    # The bearer token GET /metrics asks for; empty = no /metrics (404).
+    metrics_token: str = ""
     # Keep each web worker (all its threads) on one CPU of its own: see ``ivr.web.gunicorn_conf``.
     web_cpu_pinning: bool = False
     # Twilio's REST API; tests and the harness point it at a local stand-in (not in production).

@@ -39,6 +39,9 @@ def _no_outside_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("IVR_", "TWILIO_")) and name != "IVR_TEST_DATABASE_URL":
             monkeypatch.delenv(name)
+    # Set first, so that whatever a test sets it to (the gunicorn hooks do) is undone.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
 
 
 def _postgres_schema_url(schema: str) -> str:

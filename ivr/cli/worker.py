@@ -24,7 +24,7 @@ def worker(once: bool) -> None:
     Ctrl-C stops the worker after the pass in progress.
     """
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     db = Database.from_settings(settings)
     try:
         try:

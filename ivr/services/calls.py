@@ -41,6 +41,7 @@ from ivr.errors import IvrError
 from ivr.flows.model import Flow
 from ivr.flows.nodes import QueueNode
 from ivr.flows.registry import FlowRegistry
+from ivr.services.events import NO_EVENTS, UNKNOWN_LINE, CallEvents, direction_label, line_label
 from ivr.store.call_records import CallRecord, call_rows, read_call
 from ivr.store.db import Database, DriverStatements, Statements
 from ivr.store.models import Call, Callback, FlowVersion
@@ -244,8 +245,11 @@ class CallService:
         renderer: TwimlRenderer,
         actions: ActionTable | None = None,
         speech_available: bool = False,
+        events: CallEvents = NO_EVENTS,
     ) -> None:
         self.speech_available = speech_available
+        # Told of every call started and ended and every turn, once each, after its commit.
+        self.events = events
         self.settings = settings
         self.db = db
         self.registry = registry
@@ -305,6 +309,7 @@ class CallService:
         slow_results: SlowResults,
     ) -> Answer:
         line, caller = params.get("To", ""), params.get("From", "")
+        direction = direction_label(params.get("Direction", "inbound"))
         variables = {"caller": caller, "line": line}
         if self.speech_available:
             variables["asr"] = "1"
@@ -342,7 +347,7 @@ class CallService:
             call.status = "unknown-line"
             call.last_twiml = self._say_and_hang_up(UNKNOWN_NUMBER_TEXT, "ru")
             session.add(call)
-            return call.last_twiml, ()
+            return call.last_twiml, (lambda: self.events.call_started(UNKNOWN_LINE, direction),)
         insert_ignore(
             session,
             FlowVersion,
@@ -371,7 +376,15 @@ class CallService:
         call.path = list(result.state.path)
         call.last_twiml = result.twiml
         session.add(call)
-        return result.twiml, result.after_commit
+        # Our side of the call: the number dialled, or the one a callback is placed from.
+        label = line_label(flows, caller if direction == "outbound" else line)
+        name = flow.name
+
+        def started() -> None:
+            self.events.call_started(label, direction)
+            self.events.turn(name)
+
+        return result.twiml, (*result.after_commit, started)
 
     def step(self, params: Mapping[str, str], turn: int, ev: str | None, now: datetime) -> str:
         """The caller answered (or did not): move the call on by one turn."""
@@ -456,7 +469,7 @@ class CallService:
             # Another delivery of this webhook was answered while this one was worked out.
             log.info("call %s: webhook for turn %s answered twice at once", sid, turn)
             return self._last_answer(statements, sid), ()
-        return result.twiml, result.after_commit
+        return result.twiml, (*result.after_commit, lambda: self.events.turn(flow.name))
 
     def _last_answer(self, statements: Statements, sid: str) -> str:
         """The TwiML the call's latest turn was answered with."""
@@ -526,6 +539,7 @@ class CallService:
     def status(self, params: Mapping[str, str], now: datetime) -> None:
         """Twilio's status callback: record how and when the call ended."""
         sid = params.get("CallSid", "")
+        ended: tuple[str, str, str] | None = None
         with self.db.transaction() as session:
             call = session.get(Call, sid, with_for_update=True)
             if call is None:
@@ -533,6 +547,11 @@ class CallService:
                 return
             call.status = params.get("CallStatus", call.status)
             if call.status in ("completed", "busy", "failed", "no-answer", "canceled"):
+                if call.ended_at is None:
+                    # The first word of its end: a repeated callback is not a second end.
+                    direction = direction_label(call.direction)
+                    ours = call.caller if direction == "outbound" else call.line
+                    ended = (line_label(self.registry.current(), ours), direction, call.status)
                 call.ended_at = call.ended_at or now.astimezone(UTC)
                 duration = params.get("CallDuration")
                 if duration and duration.isdigit():
@@ -544,6 +563,8 @@ class CallService:
                     call.duration,
                     " → ".join(call.path),
                 )
+        if ended is not None:
+            self.events.call_ended(*ended)
 
     def _waiting(self, sid: str) -> tuple[CallRecord, Flow, CallState, QueueNode] | None:
         with self.db.sessions() as session:

@@ -64,11 +64,14 @@ __all__ = [
     "CallingHours",
     "CallingHoursError",
     "Dispatcher",
+    "Heartbeat",
     "PassReport",
     "apply_call_result",
     "callback_status_url",
     "callback_voice_url",
     "calling_hours",
+    "count_due",
+    "heartbeats",
     "parse_calling_hours",
 ]
 
@@ -291,6 +294,22 @@ def _failure_result(exc: BaseException) -> str:
     if isinstance(exc, (requests.RequestException, OSError)):
         return "api-unreachable"
     return "api-error"
+
+
+def count_due(db: Database, now: datetime) -> int:
+    """How many bookings are due at ``now``: ``booked`` or ``retry``, their attempt's time come."""
+    with db.sessions() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Callback)
+                .where(
+                    Callback.status.in_(DUE_STATUSES),
+                    Callback.next_attempt_at <= stored_utc(now),
+                )
+            )
+            or 0
+        )
 
 
 class Dispatcher:
@@ -532,18 +551,7 @@ class Dispatcher:
 
     def count_due(self, now: datetime) -> int:
         """How many bookings are due (what waits while calling is not allowed)."""
-        with self.db.sessions() as session:
-            return int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(Callback)
-                    .where(
-                        Callback.status.in_(DUE_STATUSES),
-                        Callback.next_attempt_at <= stored_utc(now),
-                    )
-                )
-                or 0
-            )
+        return count_due(self.db, now)
 
     def claim(self, now: datetime) -> list[_Claim]:
         """Claim up to ``batch_size`` due bookings for this worker, committed before dialling."""

@@ -26,6 +26,7 @@ from ivr.config import Settings
 from ivr.domain.schedule import is_open
 from ivr.domain.spoken import digits_in_groups
 from ivr.flows.registry import FlowRegistry
+from ivr.services.events import NO_EVENTS, CallEvents
 from ivr.services.voicemails import ensure_voicemail
 from ivr.store.call_records import CallRecord, read_call
 from ivr.store.db import Database
@@ -58,10 +59,18 @@ MAX_MESSAGE_SECONDS = 180
 class Fallback:
     """Failure answers for the voice webhooks, by route."""
 
-    def __init__(self, settings: Settings, db: Database, registry: FlowRegistry) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        registry: FlowRegistry,
+        events: CallEvents = NO_EVENTS,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.registry = registry
+        # Told of every apology, by the answer it gave.
+        self.events = events
         self.base = settings.public_url.rstrip("/")
 
     def _say(self, response: VoiceResponse, text: str) -> None:
@@ -73,7 +82,9 @@ class Fallback:
         if self._staffed(params, now):
             self._say(response, APOLOGY_TEXT)
             response.enqueue(self.settings.fallback_queue)
+            self.events.apology("operator")
             return str(response)
+        self.events.apology("voicemail")
         self._say(response, CLOSED_APOLOGY_TEXT)
         response.record(
             action=self.base + RECORDED_ROUTE,
@@ -97,6 +108,7 @@ class Fallback:
         response = VoiceResponse()
         self._say(response, QUEUE_TEXT)
         response.pause(length=20)
+        self.events.apology("queue")
         return str(response)
 
     def recorded(self, params: Mapping[str, str], now: datetime) -> str:

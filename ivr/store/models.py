@@ -111,7 +111,11 @@ class Voicemail(Base):
     )
 
 
+# Every status a voicemail can be in (``Voicemail.status``).
+VOICEMAIL_STATUSES = ("pending", "stored", "absent", "failed")
 OPEN_CALLBACK_STATUSES = ("booked", "dialing", "retry")
+# Every status a booking can be in (``Callback.status``): the open ones, then the final ones.
+CALLBACK_STATUSES = (*OPEN_CALLBACK_STATUSES, "completed", "failed", "expired", "canceled")
 
 
 class Callback(Base):

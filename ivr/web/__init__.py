@@ -44,7 +44,7 @@ def create_app(
     """Build the webhook application; refuses (``FlowError``) when a flow is broken."""
     if settings is None:
         settings = Settings.from_environ(os.environ)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     settings.check_can_serve()
     if settings.environment == "development" and settings.twilio_auth_token == (
         DEVELOPMENT_AUTH_TOKEN
@@ -75,18 +75,30 @@ def create_app(
         recognizer = VoskRecognizer(model, allow_unknown=True) if model is not None else None
     if actions is None:
         actions = default_actions(Messenger(settings), fetcher, recognizer)
+    # Imported here, in the worker, never when the gunicorn master imports this package:
+    # prometheus_client chooses its multiprocess mode when first imported, and the master
+    # sets PROMETHEUS_MULTIPROC_DIR only as it starts (``ivr.web.gunicorn_conf``).
+    from ivr.web import health, media, metrics_route, voice
+    from ivr.web.metrics import Metrics
+
+    metrics = Metrics.from_environ(db, clock)
     calls = CallService(
-        settings, db, registry, renderer, actions, speech_available=recognizer is not None
+        settings,
+        db,
+        registry,
+        renderer,
+        actions,
+        speech_available=recognizer is not None,
+        events=metrics,
     )
     voicemails = VoicemailStore(db, fetcher, settings.recordings_dir)
-    fallback = Fallback(settings, db, registry)
+    fallback = Fallback(settings, db, registry, events=metrics)
     app.extensions["ivr"] = IvrServices(settings, db, registry, calls, clock, voicemails, fallback)
-
-    from ivr.web import health, media, voice
 
     app.register_blueprint(voice.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(media.blueprint)
+    metrics_route.install(app, metrics)
     return app
 
 

@@ -1,7 +1,11 @@
 """Gunicorn settings shared by every way the web workers run: ``gunicorn -c
 python:ivr.web.gunicorn_conf`` (the Procfile) and ``ivr serve``.
 
-Only hooks live here; bind address, workers and threads stay on the command line.
+Only hooks (and gunicorn's log format) live here; bind address, workers and threads stay on
+the command line.
+
+The master keeps the directory of the workers' metric files (``on_starting``,
+``child_exit``; see ``ivr.web.metric_files``), so that ``/metrics`` adds up every worker.
 
 With ``IVR_WEB_CPU_PINNING=true`` every web worker runs on one CPU of its own (the CPU that
 has the fewest live workers when it starts). A worker's threads share one interpreter lock,
@@ -25,6 +29,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from ivr.config import ConfigError, Settings
+from ivr.logs import gunicorn_logconfig
+from ivr.web import metric_files
+
+# The Procfile's gunicorn reads its settings from this module: with IVR_LOG_FORMAT=json its
+# own lines are JSON objects too, masked as the app's are.
+logconfig_dict = gunicorn_logconfig(
+    "json" if os.environ.get("IVR_LOG_FORMAT") == "json" else "text"
+)
 
 
 def post_worker_init(worker: Any) -> None:
@@ -50,15 +62,37 @@ def least_used_cpu(available: Iterable[int], taken: Iterable[int | None]) -> int
     return min(cpus, key=lambda cpu: (load[cpu], cpu))
 
 
-def _pinning_on(server: Any) -> bool:
+def _settings(server: Any) -> Settings | None:
+    """The settings the workers will run with; None when they are broken (the worker says
+    what is wrong when it boots)."""
     settings = getattr(server.app, "settings", None)
-    if not isinstance(settings, Settings):
-        # The Procfile's gunicorn: its workers read their settings from this environment.
-        try:
-            settings = Settings.from_environ(os.environ)
-        except ConfigError:
-            return False  # the worker says what is wrong, as it would without pinning
-    return settings.web_cpu_pinning
+    if isinstance(settings, Settings):
+        return settings
+    # The Procfile's gunicorn: its workers read their settings from this environment.
+    try:
+        return Settings.from_environ(os.environ)
+    except ConfigError:
+        return None
+
+
+def _pinning_on(server: Any) -> bool:
+    settings = _settings(server)
+    return settings is not None and settings.web_cpu_pinning
+
+
+def on_starting(server: Any) -> None:
+    """In the master, before any worker: a fresh directory for the workers' metric files
+    (``ivr.web.metric_files``), named in ``PROMETHEUS_MULTIPROC_DIR`` for them."""
+    settings = _settings(server)
+    if settings is None:
+        return
+    path = metric_files.prepare(settings)
+    server.log.info("metrics: the workers count into %s", path)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """In the master, when a worker has exited (or was killed): drop its live gauges."""
+    metric_files.worker_gone(worker.pid)
 
 
 def pre_fork(server: Any, worker: Any) -> None:

@@ -15,7 +15,14 @@ from gunicorn.arbiter import Arbiter
 
 from ivr.config import Settings
 from ivr.flows.registry import FlowRegistry
-from ivr.web.gunicorn_conf import post_fork, post_worker_init, pre_fork
+from ivr.logs import gunicorn_logconfig
+from ivr.web.gunicorn_conf import (
+    child_exit,
+    on_starting,
+    post_fork,
+    post_worker_init,
+    pre_fork,
+)
 
 
 class _Arbiter(Arbiter):  # type: ignore[misc]
@@ -60,9 +67,12 @@ def gunicorn_options(
         "pidfile": str(settings.var_dir / "ivr.pid"),
         "accesslog": "-",
         "timeout": 30,
+        "on_starting": on_starting,
+        "child_exit": child_exit,
         "pre_fork": pre_fork,
         "post_fork": post_fork,
         "post_worker_init": post_worker_init,
+        "logconfig_dict": gunicorn_logconfig(settings.log_format),
     }
 
 

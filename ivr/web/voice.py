@@ -14,6 +14,7 @@ from ivr.services.voicemails import MIN_SECONDS
 from ivr.telephony.carrier_fields import row_id, whole_seconds
 from ivr.web.extension import services
 from ivr.web.form import posted_form
+from ivr.web.metrics_route import note_apology
 from ivr.web.security import twilio_signed
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def _answer(work: Callable[[], str], failure: Callable[[], str] = _in_call_failu
         log.exception(
             "call %s: webhook %s failed; answering with the fallback", _call_sid(), request.path
         )
+        note_apology()
         return _twiml(failure())
 
 

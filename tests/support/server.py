@@ -29,10 +29,14 @@ def free_port() -> int:
 def ivr_environ(workdir: Path, database_url: str, port: int, **extra: str) -> dict[str, str]:
     """The environment of a development server on ``port`` over the shipped flows.
 
-    Nothing from the shell's IVR_/TWILIO_ variables leaks in; ``extra`` adds settings by
-    their variable names.
+    Nothing from the shell's IVR_/TWILIO_ variables (nor PROMETHEUS_MULTIPROC_DIR) leaks in;
+    ``extra`` adds settings by their variable names.
     """
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_"))}
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("IVR_", "TWILIO_")) and k != "PROMETHEUS_MULTIPROC_DIR"
+    }
     return {
         **inherited,
         "IVR_ENVIRONMENT": "development",

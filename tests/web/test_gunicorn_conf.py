@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import re
 import shlex
@@ -18,9 +19,20 @@ from types import SimpleNamespace
 import pytest
 from gunicorn.app.wsgiapp import WSGIApplication
 
-from ivr.config import Settings
-from ivr.web.gunicorn_conf import least_used_cpu, post_fork, post_worker_init, pre_fork
+from ivr.config import DEVELOPMENT_AUTH_TOKEN, Settings
+from ivr.harness.inputs import Press
+from ivr.harness.simulator import CallHarness, CallSpec
+from ivr.harness.transport import HttpTransport
+from ivr.web.gunicorn_conf import (
+    child_exit,
+    least_used_cpu,
+    on_starting,
+    post_fork,
+    post_worker_init,
+    pre_fork,
+)
 from ivr.web.server import IvrServer, gunicorn_options
+from tests.support.server import ServerProcess, free_port, ivr_environ
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,6 +77,8 @@ def test_the_procfile_runs_the_workers_with_the_hooks(monkeypatch: pytest.Monkey
     assert application.cfg.post_worker_init is post_worker_init
     assert application.cfg.pre_fork is pre_fork
     assert application.cfg.post_fork is post_fork
+    assert application.cfg.on_starting is on_starting
+    assert application.cfg.child_exit is child_exit
     assert application.app_uri == "ivr.web:create_app()"
 
 
@@ -75,6 +89,8 @@ def test_ivr_serve_runs_the_workers_with_the_hooks(tmp_path: Path) -> None:
     assert server.cfg.post_worker_init is post_worker_init
     assert server.cfg.pre_fork is pre_fork
     assert server.cfg.post_fork is post_fork
+    assert server.cfg.on_starting is on_starting
+    assert server.cfg.child_exit is child_exit
 
 
 def test_a_new_worker_takes_the_cpu_with_the_fewest_workers() -> None:
@@ -178,3 +194,48 @@ def test_a_broken_environment_is_left_to_the_worker_to_report(
     worker = SimpleNamespace()
     pre_fork(master, worker)
     assert worker.ivr_cpu is None
+
+
+def test_the_procfiles_master_prepares_the_metric_files_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("IVR_ENVIRONMENT", "test")
+    monkeypatch.setenv("IVR_VAR_DIR", str(tmp_path))
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "counter_1.db").write_bytes(b"last run")
+    master = SimpleNamespace(app=SimpleNamespace(), log=SimpleNamespace(info=lambda *a: None))
+    on_starting(master)
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "metrics")
+    assert list((tmp_path / "metrics").iterdir()) == []
+
+
+def test_a_broken_environment_leaves_the_metric_files_alone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("IVR_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("IVR_RELOAD_INTERVAL", "soon")
+    on_starting(SimpleNamespace(app=SimpleNamespace(), log=None))
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ivr_serve_writes_json_lines_when_asked(tmp_path: Path, sqlite_url: str) -> None:
+    port = free_port()
+    env = ivr_environ(tmp_path, sqlite_url, port, IVR_LOG_FORMAT="json")
+    server = ServerProcess(env, tmp_path, port, workers=1, threads=1).start()
+    try:
+        harness = CallHarness(HttpTransport(timeout=15), server.url, DEVELOPMENT_AUTH_TOKEN)
+        spec = CallSpec(to="+78005553535", caller="+79161234567", inputs=(Press("4"),))
+        harness.place(spec)
+    finally:
+        server.stop()
+    first, *lines = server.log().splitlines()
+    assert first.startswith("Serving ")  # the command's own word, before gunicorn starts
+    records = [json.loads(line) for line in lines]  # every line an object
+    names = {record["name"] for record in records}
+    assert {"gunicorn.error", "gunicorn.access", "ivr.services.calls"} <= names
+    assert any("POST /voice/step?turn=1" in record["message"] for record in records)
+    assert "+79161234567" not in server.log()
+    assert any("+*********67" in record["message"] for record in records)
+    # No line twice: gunicorn's loggers and the app's handler each write once.
+    assert len(lines) == len(set(lines))
