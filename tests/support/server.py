@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 IVR = str(Path(sys.executable).with_name("ivr"))
@@ -24,6 +24,22 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Whether ``condition`` came true within ``timeout`` seconds (looked at every 0.1 s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def worker_pids(master: int) -> set[int]:
+    """The processes a gunicorn master has forked (its workers), as /proc lists them."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return {int(pid) for pid in children}
 
 
 def ivr_environ(workdir: Path, database_url: str, port: int, **extra: str) -> dict[str, str]:

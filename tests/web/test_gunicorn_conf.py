@@ -10,8 +10,7 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,7 +31,13 @@ from ivr.web.gunicorn_conf import (
     pre_fork,
 )
 from ivr.web.server import IvrServer, gunicorn_options
-from tests.support.server import ServerProcess, free_port, ivr_environ
+from tests.support.server import (
+    ServerProcess,
+    free_port,
+    ivr_environ,
+    wait_until,
+    worker_pids,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,9 +125,8 @@ TWO_CPUS = pytest.mark.skipif(
 
 def _workers(master: int) -> dict[int, str]:
     """The master's workers, each with the CPUs it may run on (as /proc lists them)."""
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     cpus = {}
-    for pid in map(int, children):
+    for pid in worker_pids(master):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
@@ -130,15 +134,6 @@ def _workers(master: int) -> dict[int, str]:
         line = next(line for line in status.splitlines() if line.startswith("Cpus_allowed_list"))
         cpus[pid] = line.split(":", 1)[1].strip()
     return cpus
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @contextmanager
@@ -164,11 +159,11 @@ def _gunicorn(tmp_path: Path, workers: int, pinning: str) -> Iterator[subprocess
 def test_pinned_workers_each_run_on_a_cpu_of_their_own(tmp_path: Path) -> None:
     first, second = (str(cpu) for cpu in sorted(os.sched_getaffinity(0))[:2])
     with _gunicorn(tmp_path, workers=2, pinning="true") as master:
-        assert _wait_until(lambda: sorted(_workers(master.pid).values()) == [first, second])
+        assert wait_until(lambda: sorted(_workers(master.pid).values()) == [first, second])
         # A worker that dies is replaced on the CPU it left.
         victim = next(pid for pid, cpus in _workers(master.pid).items() if cpus == first)
         os.kill(victim, signal.SIGKILL)
-        assert _wait_until(
+        assert wait_until(
             lambda: (
                 victim not in _workers(master.pid)
                 and sorted(_workers(master.pid).values()) == [first, second]
@@ -179,7 +174,7 @@ def test_pinned_workers_each_run_on_a_cpu_of_their_own(tmp_path: Path) -> None:
 @TWO_CPUS
 def test_without_pinning_a_worker_may_run_on_every_cpu(tmp_path: Path) -> None:
     with _gunicorn(tmp_path, workers=2, pinning="false") as master:
-        assert _wait_until(lambda: len(_workers(master.pid)) == 2)
+        assert wait_until(lambda: len(_workers(master.pid)) == 2)
         everywhere = Path("/proc/self/status").read_text().split("Cpus_allowed_list:")[1]
         assert set(_workers(master.pid).values()) == {everywhere.split()[0]}
 

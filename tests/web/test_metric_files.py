@@ -8,10 +8,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +26,14 @@ from ivr.harness.simulator import CallHarness, CallResult, CallSpec
 from ivr.harness.transport import HttpTransport
 from ivr.web import metric_files
 from tests.support.metrics import Samples
-from tests.support.server import ROOT, ServerProcess, free_port, ivr_environ
+from tests.support.server import (
+    ROOT,
+    ServerProcess,
+    free_port,
+    ivr_environ,
+    wait_until,
+    worker_pids,
+)
 
 TOKEN = "two-workers-token"
 HOTLINE = "+78005553535"
@@ -105,10 +111,6 @@ def _scrape(url: str, token: str | None = TOKEN) -> Samples:
         return Samples(response.read().decode())
 
 
-def _workers(master: int) -> set[int]:
-    return {int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()}
-
-
 def _live_pids(samples: Samples) -> set[int]:
     return {
         int(dict(labels)["pid"]) for labels in samples.labelled("ivr_web_worker_start_time_seconds")
@@ -124,15 +126,6 @@ def _started_by_worker(directory: Path) -> dict[int, float]:
             if metric.name == "ivr_calls_started":
                 shares[pid] = sum(s.value for s in metric.samples if s.name.endswith("_total"))
     return shares
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _webhooks_sent(results: list[CallResult]) -> dict[str, int]:
@@ -204,13 +197,15 @@ def test_two_workers_are_scraped_as_one_server_and_a_dead_one_leaves_its_counts(
         labels = {"route": route, "outcome": "answered"}
         assert samples.get("ivr_webhook_duration_seconds_count", **labels) == count
     assert samples.total("ivr_webhook_duration_seconds_count") == sum(sent.values())
-    assert _live_pids(samples) == _workers(master) == set(shares)
+    assert _live_pids(samples) == worker_pids(master) == set(shares)
 
     # A worker dies (SIGKILL, as the OOM killer would): gunicorn starts another in its place.
     victim = min(shares)
     os.kill(victim, signal.SIGKILL)
-    assert _wait_until(lambda: victim not in _workers(master) and len(_workers(master)) == 2)
-    assert _wait_until(lambda: _live_pids(_scrape(server.url)) == _workers(master))
+    assert wait_until(
+        lambda: victim not in worker_pids(master) and len(worker_pids(master)) == 2, 60
+    )
+    assert wait_until(lambda: _live_pids(_scrape(server.url)) == worker_pids(master), 60)
     after = _scrape(server.url)
     assert victim not in _live_pids(after)
     assert not (directory / f"gauge_liveall_{victim}.db").exists()
