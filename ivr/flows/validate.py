@@ -20,11 +20,13 @@ from ivr.flows.nodes import (
     OPERATOR_KEY,
     REPEAT_KEY,
     MenuNode,
+    SpokenChoice,
     prompt_fields,
     split_prompt_ref,
 )
 from ivr.flows.problems import Problem
-from ivr.flows.reader import FlowSource, PromptCatalog
+from ivr.flows.reader import FlowSource, NodeSource, PromptCatalog
+from ivr.flows.words import Phrase, same_phrase
 from ivr.flows.yamlio import LocatedList, LocatedMap
 
 _YAML11_TYPES = {"bool": "a yes/no value", "int": "a number", "float": "a number"}
@@ -121,7 +123,6 @@ def _check_menus(flow: Flow, source: FlowSource) -> list[Problem]:
             options_tree.key_implicit_types if isinstance(options_tree, LocatedMap) else {}
         )
         as_yaml11: dict[str, str] = {}
-        keyword_owner: dict[tuple[str, str], str] = {}
         for key, option in node.options.items():
             line = where.line("options", key)
             yaml_type = implicit_types.get(key)
@@ -165,20 +166,6 @@ def _check_menus(flow: Flow, source: FlowSource) -> list[Problem]:
                         f"node '{node_id}': '*' always repeats the menu and cannot be an option",
                     )
                 )
-            for lang, words in option.keywords.items():
-                for word in words:
-                    owner = _keyword_owner(keyword_owner, lang, word)
-                    if owner is not None:
-                        problems.append(
-                            Problem(
-                                where.path,
-                                where.line("options", key, "keywords"),
-                                f"node '{node_id}': keyword '{word}' is used by options "
-                                f"'{owner}' and '{key}'",
-                            )
-                        )
-                    else:
-                        keyword_owner[(lang, word)] = key
             if option.lang is not None and option.lang not in flow.languages:
                 problems.append(
                     Problem(
@@ -188,6 +175,7 @@ def _check_menus(flow: Flow, source: FlowSource) -> list[Problem]:
                         f"which the flow does not offer ({', '.join(flow.languages)})",
                     )
                 )
+        problems += _check_keywords(flow, node_id, node, where)
         if menu_operator(flow, node) is None:
             problems.append(
                 Problem(
@@ -338,15 +326,46 @@ def _check_ends(flow: Flow, source: FlowSource, skip: set[str]) -> list[Problem]
     ]
 
 
-def _keyword_owner(owners: dict[tuple[str, str], str], lang: str, word: str) -> str | None:
-    """The option that already has ``word`` in ``lang`` (a keyword for every language clashes
-    with the same word in any one)."""
-    for (other_lang, other_word), key in owners.items():
-        if other_word != word:
-            continue
-        if other_lang == lang or ANY_LANGUAGE in (lang, other_lang):
-            return key
-    return None
+def _check_keywords(flow: Flow, node_id: str, node: MenuNode, where: NodeSource) -> list[Problem]:
+    """Two choices of one menu must not listen for the same words: compared as lemmas, so
+    «забыл пароль» and «забыть пароли» are the same phrase (a keyword for every language
+    clashes with one in any language)."""
+    problems = []
+    words = flow.words
+    seen: list[tuple[str, Phrase, str, str]] = []  # language, phrase, owner, as written
+    choices: list[tuple[str, tuple[str | int, ...], SpokenChoice]] = [
+        (f"option '{key}'", ("options", key, "keywords"), option)
+        for key, option in node.options.items()
+    ] + [
+        (f"shortcut {index + 1}", ("shortcuts", index, "keywords"), shortcut)
+        for index, shortcut in enumerate(node.shortcuts)
+    ]
+    for owner, loc, choice in choices:
+        for lang, texts in choice.keywords.items():
+            for text in texts:
+                phrase = words.phrase(text)
+                clash = next(
+                    (
+                        (other_owner, other_text)
+                        for other_lang, other, other_owner, other_text in seen
+                        if ANY_LANGUAGE in (lang, other_lang) or lang == other_lang
+                        if same_phrase(phrase, other)
+                    ),
+                    None,
+                )
+                if clash is not None:
+                    same = "" if clash[1] == text else f" (as '{clash[1]}')"
+                    problems.append(
+                        Problem(
+                            where.path,
+                            where.line(*loc),
+                            f"node '{node_id}': keyword '{text}' is used by {clash[0]}{same} "
+                            f"and {owner}: a caller saying it could mean either",
+                        )
+                    )
+                else:
+                    seen.append((lang, phrase, owner, text))
+    return problems
 
 
 def _check_prompts(
