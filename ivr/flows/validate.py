@@ -355,13 +355,15 @@ def _check_keywords(flow: Flow, node_id: str, node: MenuNode, where: NodeSource)
                 )
                 if clash is not None:
                     same = "" if clash[1] == text else f" (as '{clash[1]}')"
-                    problems.append(
-                        Problem(
-                            where.path,
-                            where.line(*loc),
-                            f"node '{node_id}': keyword '{text}' is used by {clash[0]}{same} "
-                            f"and {owner}: a caller saying it could mean either",
+                    if clash[0] == owner:
+                        message = f"{owner} has keyword '{text}' twice{same}"
+                    else:
+                        message = (
+                            f"keyword '{text}' is used by {clash[0]}{same} and {owner}: "
+                            "a caller saying it could mean either"
                         )
+                    problems.append(
+                        Problem(where.path, where.line(*loc), f"node '{node_id}': {message}")
                     )
                 else:
                     seen.append((lang, phrase, owner, text))
