@@ -1,6 +1,6 @@
 """How many realistic phrasings reach the right place from a menu by speech.
 
-Reads ``tests/engine/phrasings.yaml`` (per flow and language: the node a phrasing must lead
+Reads ``tests/lines/phrasings.yaml`` (per flow and language: the node a phrasing must lead
 to first) and says each phrasing to the shipped flow's main menu through the engine, exactly
 as a webhook would (``advance`` with a speech event), with the flows of a checkout::
 
@@ -30,7 +30,7 @@ from ivr.engine.state import Event
 from ivr.flows.registry import load_flow_set
 
 HERE = Path(__file__).resolve().parents[1]
-PHRASINGS = HERE / "tests" / "engine" / "phrasings.yaml"
+PHRASINGS = HERE / "tests" / "lines" / "phrasings.yaml"
 # A Wednesday morning: the main line is open, so a call starts at the main menu.
 AT = datetime(2026, 11, 25, 10, 0, tzinfo=MOSCOW)
 # Keys pressed before the menu, per flow (the abroad line: 2 for English).
