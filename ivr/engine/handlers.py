@@ -244,7 +244,9 @@ def menu_hints(
     """What a menu's ``<Gather>`` tells the recogniser to expect: its keywords, the words for
     a person and the numbers of its keys, whole words in the call's language only."""
     said = SPOKEN_KEYS.get(lang, {})
-    numbers = [said[key][0] for key in sorted({*node.options, OPERATOR_KEY}) if key in said]
+    # In the order the menus say them: 1 to 9, then 0 for a person.
+    keys = sorted({*node.options, OPERATOR_KEY}, key=lambda key: (key == OPERATOR_KEY, key))
+    numbers = [said[key][0] for key in keys if key in said]
     return hints_for(lang, [*keywords, *operator_keywords, *numbers])
 
 

@@ -13,7 +13,6 @@ from ivr.engine.interpreter import MAX_HOPS, EngineError, Turn, advance, new_sta
 from ivr.engine.state import CallState, Event
 from ivr.engine.steps import Enqueue, Gather, Hangup, Pause, Say, Step
 from ivr.flows.model import Flow
-from ivr.flows.nodes import MenuNode
 
 
 def msk(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -43,13 +42,44 @@ def greeting(flow: Flow) -> list[Step]:
     return [say(flow, "welcome"), say(flow, "recording_notice"), say(flow, "no_passwords")]
 
 
+# What each hotline menu tells the recogniser to expect, written out: its keywords and
+# shortcuts as whole words (never stems like «техни»), then the words for a person, then the
+# numbers of its keys; Russian words only, for a ru-RU recogniser.
+PERSON = "оператор, специалист, сотрудник, консультант, человек"
+HINTS = {
+    "main_menu": (
+        "технический, техподдержка, ошибка, сбой, не работает, не открывается, не грузится, "
+        "сайт, портал, заблокировать, блокировка, учетная запись, аккаунт, доступ, "
+        "личный кабинет, номер телефона, сменить телефон, поменять телефон, услуга, документ, "
+        "заявление, подать заявление, срок оказания, статус, обращение, заявка, "
+        "статус заявления, что с заявкой, оплата, оплатить, заплатить, платеж, пошлина, "
+        "госпошлина, штраф, деньги, возврат, вернуть деньги, другое, другой вопрос, пароль, "
+        "логин, не могу войти, не получается войти, не могу зайти, смс, эсэмэс, эсэмэска, "
+        "код подтверждения, не приходит код, не пришел код, 500, 502, ошибка пятьсот, "
+        "ошибка 500, ошибка 502, файл, загрузить файл, не загружается, прикрепить файл, "
+        "не прикрепляется, жалоба, пожаловаться, предложение, срок прошел, срок ответа, "
+        "просрочить, обращение просрочено, чат, почта, электронная почта, приложение, "
+        "мобильное приложение, способ связи, "
+        + PERSON
+        + ", один, два, три, четыре, пять, шесть, ноль"
+    ),
+    "tech_menu": (
+        "войти, вход, зайти, логин, пароль, 500, 502, ошибка, сбой, пятьсот, смс, эсэмэс, "
+        "эсэмэска, код, файл, загрузить, загружаться, прикрепить, главное меню, назад, "
+        "вернуться, " + PERSON + ", один, два, три, четыре, девять, ноль"
+    ),
+    "after_hours_menu": (
+        "сообщение, голосовое сообщение, оставить сообщение, записать, перезвонить, "
+        "обратный звонок, звонок, статус, обращение, заявка, чат, почта, приложение, связь, "
+        "способ связи, " + PERSON + ", один, два, три, четыре, ноль"
+    ),
+}
+
+
 def menu(flow: Flow, node_id: str, slowly: bool = False) -> Gather:
-    """The Gather of a hotline menu: its prompt, keys and speech, hinted with every option
-    keyword and then the flow's operator keywords. ``slowly``: in the slow profile, which
-    speaks at 80 %, says the menu twice with a pause and waits 12 s."""
-    node = flow.nodes[node_id]
-    assert isinstance(node, MenuNode)
-    keywords = [word for option in node.options.values() for word in option.keywords_for("ru")]
+    """The Gather of a hotline menu: its prompt, keys and speech, with the hints above.
+    ``slowly``: in the slow profile, which speaks at 80 %, says the menu twice with a pause
+    and waits 12 s."""
     prompts: tuple[Say | Pause, ...] = (say(flow, node_id),)
     if slowly:
         prompts = (slow(flow, node_id), Pause(2), slow(flow, node_id))
@@ -60,7 +90,7 @@ def menu(flow: Flow, node_id: str, slowly: bool = False) -> Gather:
         speech=True,
         timeout=12 if slowly else 6,
         num_digits=1,
-        hints=(*keywords, *flow.defaults.operator_keywords),
+        hints=tuple(HINTS[node_id].split(", ")),
     )
 
 

@@ -102,9 +102,13 @@ CASES = [
     pytest.param(
         "invalid/duplicate_keyword.yaml",
         [
-            # «Совет» and «совет» are the same word once normalised.
-            "invalid/duplicate_keyword.yaml:11: node 'menu': keyword 'совет' is used by "
-            "options '1' and '2'"
+            # «Советы» is «совет» in its dictionary form; «пароли забыла» is «забыл пароль»
+            # in other forms and order: the same words to a caller.
+            "invalid/duplicate_keyword.yaml:11: node 'menu': keyword 'советы' is used by "
+            "option '1' (as 'совет') and option '2': a caller saying it could mean either",
+            "invalid/duplicate_keyword.yaml:14: node 'menu': keyword 'пароли забыла' is used "
+            "by option '1' (as 'забыл пароль') and shortcut 1: a caller saying it could mean "
+            "either",
         ],
         id="duplicate-keyword",
     ),
@@ -114,7 +118,7 @@ CASES = [
             # 'tip' in English for 1 and in Russian for 2 is no clash; 'sms' in every language
             # for 1 and in English for 2 is.
             "invalid/duplicate_keyword_by_language.yaml:13: node 'menu': keyword 'sms' is used "
-            "by options '1' and '2'"
+            "by option '1' and option '2': a caller saying it could mean either"
         ],
         id="duplicate-keyword-across-languages",
     ),
