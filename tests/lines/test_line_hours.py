@@ -16,6 +16,7 @@ from tests.lines.conftest import (
     MAIN_HINTS,
     MAIN_MENU,
     NO_PASSWORDS,
+    PERSON_HINTS,
     RECORDED,
     WELCOME,
     PhoneFactory,
@@ -105,8 +106,9 @@ ACCESSIBLE_MENU = [
     "Другие возможности — скажите «другое» или нажмите 4.",
 ]
 ACCESSIBLE_HINTS = (
-    "статус, обращени, заявк, перезвон, обратн, звонок, смс, эсэмэс, текст, ссылк, друг, "
-    "дальше, возможност, оператор, специалист, человек"
+    "статус, обращение, заявка, перезвонить, обратный звонок, звонок, смс, эсэмэс, эсэмэска, "
+    "текст, ссылка, другое, дальше, другие возможности, " + PERSON_HINTS + ", один, два, три, "
+    "четыре, ноль"
 )
 
 
@@ -121,8 +123,10 @@ ROUND_THE_CLOCK = {
         1,
         say(LANGUAGE_CHOICE),
         say(FOR_ENGLISH, voice=EN),
-        hints="русск, russian, english, английск, инглиш, оператор, специалист, человек, "
-        "operator, agent",
+        # A ru-RU recogniser hears "English" as «инглиш»: no Latin words in its hints.
+        hints="русский, по русски, английский, по английски, инглиш, "
+        + PERSON_HINTS
+        + ", один, два, ноль",
     ),
     "accessible": pause(1).join(
         slow(text)
