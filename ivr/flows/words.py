@@ -145,11 +145,18 @@ def spoken_key(heard: Phrase, lang: str) -> str | None:
     word like «нажать» or «пункт»."""
     table = SPOKEN_KEYS.get(lang, {})
     named: set[str] = set()
+    # Other words than the cardinal («второй», «second»): an English "one" after them is
+    # a pronoun («the second one»).
+    named_otherwise: set[str] = set()
     for word in heard:
         for key, lemmas in table.items():
-            if word & set(lemmas):
+            if word & {lemmas[0]}:
                 named.add(key)
+            if word & set(lemmas[1:]):
+                named_otherwise.add(key)
         named.update(lemma for lemma in word if _DIGIT.match(lemma))
+    if named_otherwise:
+        named = named_otherwise
     if len(named) != 1:
         return None
     cues = KEY_CUES.get(lang, frozenset())
