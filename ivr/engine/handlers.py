@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ivr.domain.phones import to_e164
 from ivr.domain.schedule import LineState, state_at
 from ivr.engine.run import END, WAIT, Goto, Outcome, Run
 from ivr.engine.state import Event
@@ -20,6 +21,7 @@ from ivr.flows.nodes import (
     DialNode,
     GotoNode,
     HangupNode,
+    LineNode,
     MenuNode,
     Node,
     PromptNode,
@@ -80,6 +82,12 @@ class ScheduleHandler(_Passive):
         if line_state is LineState.HOLIDAY and node.holiday is not None:
             return Goto(node.holiday)
         return Goto(node.closed)
+
+
+class LineHandler(_Passive):
+    def enter(self, node_id: str, node: LineNode, run: Run) -> Outcome:
+        run.say(node.say)
+        return Goto(node.target_for(to_e164(run.state.vars.get("line", ""))))
 
 
 SILENCES = "_silences"
@@ -292,6 +300,7 @@ HANDLERS: dict[str, NodeHandler] = {
     "goto": GotoHandler(),
     "hangup": HangupHandler(),
     "schedule": ScheduleHandler(),
+    "line": LineHandler(),
     "menu": MenuHandler(),
     "queue": QueueHandler(),
     "dial": DialHandler(),

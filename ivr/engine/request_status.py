@@ -140,7 +140,8 @@ class RequestStatusHandler:
             run.say(node.found)
             if data.get("due"):
                 run.state.vars["request_due"] = str(data["due"])
-                run.say(node.due)
+                passed = data.get("due_passed") or data.get("overdue")
+                run.say(node.due_passed if passed else node.due)
             self._say_next_step(node, run, str(data.get("category", "")), data.get("next_step"))
             if data.get("overdue"):
                 run.state.vars[STAGE] = "overdue"

@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from ivr.domain.phones import to_e164
 from ivr.flows.words import normalise_speech
 
 KEYPAD_KEYS = frozenset("0123456789*#")
@@ -39,7 +40,11 @@ PromptList = Annotated[list[str], BeforeValidator(_as_list), PROMPT_IDS]
 
 # Values the engine works out when a prompt names them, in the prompt's language; every other
 # value is a call variable, kept in the call's language.
-COMPUTED_VALUES = frozenset({"next_opening"})
+COMPUTED_VALUES = frozenset({"next_opening", "support_email"})
+# The support e-mail address, written once in a prompt of this id (prompts/ru.yaml) and named
+# as {support_email} by the texts that give it: said in words by a voice («собака», «точка»),
+# written as it is in a text message.
+SUPPORT_EMAIL = "support_email"
 
 
 def split_prompt_ref(ref: str) -> tuple[str, str | None]:
@@ -131,6 +136,27 @@ class ScheduleNode(Node):
         if self.holiday is not None:
             edges.append(Edge("holiday", self.holiday, ("holiday",)))
         return edges
+
+
+class LineNode(Node):
+    """Branch on the number the caller dialled: one flow serving several lines (the regional
+    centres) greets each caller with its own centre's name. Numbers in any form."""
+
+    kind: Literal["line"] = "line"
+    lines: Annotated[dict[str, NodeId], Field(min_length=1)]
+    # Any other number (an outbound call); by default the first line's branch.
+    other: NodeId | None = None
+
+    def edges(self) -> list[Edge]:
+        edges = [Edge(f"line {n}", target, ("lines", n)) for n, target in self.lines.items()]
+        return edges if self.other is None else [*edges, Edge("other", self.other, ("other",))]
+
+    def target_for(self, dialled: str | None) -> NodeId:
+        """Where a call to ``dialled`` (E.164 or None) goes."""
+        for number, target in self.lines.items():
+            if dialled is not None and to_e164(number) == dialled:
+                return target
+        return self.other or next(iter(self.lines.values()))
 
 
 # The ``keywords`` entry of an option written as a plain list: heard in every language.
@@ -292,5 +318,14 @@ def register_node_kind(cls: type[Node]) -> type[Node]:
     return cls
 
 
-for _cls in (PromptNode, GotoNode, HangupNode, ScheduleNode, MenuNode, QueueNode, DialNode):
+for _cls in (
+    PromptNode,
+    GotoNode,
+    HangupNode,
+    ScheduleNode,
+    LineNode,
+    MenuNode,
+    QueueNode,
+    DialNode,
+):
     register_node_kind(_cls)

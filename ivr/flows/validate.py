@@ -8,9 +8,11 @@ misread, duplicate keywords and prompts missing in a language.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable
 
+from ivr.domain.phones import to_e164
 from ivr.flows.caller_rules import check_caller_rules
 from ivr.flows.model import Defaults, Flow
 from ivr.flows.nodes import (
@@ -19,6 +21,8 @@ from ivr.flows.nodes import (
     KEYPAD_KEYS,
     OPERATOR_KEY,
     REPEAT_KEY,
+    SUPPORT_EMAIL,
+    LineNode,
     MenuNode,
     SpokenChoice,
     prompt_fields,
@@ -42,6 +46,7 @@ def validate_flow(
         # The graph checks below would only repeat the broken links in other words.
         return problems
     problems += _check_menus(flow, source)
+    problems += _check_line_branches(flow, source)
     problems += _check_reachable(flow, source)
     loop_problems, in_loops = _check_loops(flow, source)
     problems += loop_problems
@@ -107,6 +112,27 @@ def _check_links(flow: Flow, source: FlowSource) -> list[Problem]:
                         where.line(*edge.loc),
                         f"node '{node_id}': {label} points to '{edge.target}', "
                         "which is not a node in this flow",
+                    )
+                )
+    return problems
+
+
+def _check_line_branches(flow: Flow, source: FlowSource) -> list[Problem]:
+    """A ``line`` node branches only on numbers the flow serves: any other is never dialled."""
+    served = {to_e164(number) for number in flow.lines}
+    problems = []
+    for node_id, node in flow.nodes.items():
+        if not isinstance(node, LineNode):
+            continue
+        where = source.nodes[node_id]
+        for number in node.lines:
+            if to_e164(number) not in served:
+                problems.append(
+                    Problem(
+                        where.path,
+                        where.line("lines", number),
+                        f"node '{node_id}': '{number}' is not one of the flow's lines "
+                        f"({', '.join(flow.lines) or 'none'})",
                     )
                 )
     return problems
@@ -383,6 +409,8 @@ def _check_prompts(
                     f"the flow offers language '{lang}' but there is no prompts/{lang}.yaml",
                 )
             )
+    # Text messages show Latin letters as they are; only voices misread them.
+    texted = {pid for node in flow.nodes.values() for pid in getattr(node, "sms", [])}
     for owner, path, line, ref in _prompt_refs(flow, source):
         prompt_id, fixed = split_prompt_ref(ref)
         if fixed is not None and fixed not in prompts:
@@ -397,10 +425,35 @@ def _check_prompts(
             continue
         for lang in [fixed] if fixed else flow.languages:
             catalog = prompts.get(lang)
+            latin = _latin_for_a_voice(lang, catalog.texts.get(prompt_id, "") if catalog else "")
+            if latin and prompt_id not in texted:
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        f"{owner}: prompt '{prompt_id}' has Latin letters ('{latin}') that the "
+                        f"{lang} voice would misread; write them as it should say them "
+                        "(«пэ-дэ-эф»), or name the address as {support_email}",
+                    )
+                )
             if catalog is not None and prompt_id not in catalog.texts:
                 problems.append(
                     Problem(
                         path, line, f"{owner}: prompt '{prompt_id}' has no text in {catalog.path}"
+                    )
+                )
+            elif (
+                catalog is not None
+                and SUPPORT_EMAIL in _value_names(catalog.texts[prompt_id])
+                and "@" not in flow.prompt_text(lang, SUPPORT_EMAIL)
+            ):
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        f"{owner}: prompt '{prompt_id}' names {{{SUPPORT_EMAIL}}}, but no "
+                        f"prompt '{SUPPORT_EMAIL}' holds an e-mail address (write it once, in "
+                        f"prompts/{flow.languages[0]}.yaml)",
                     )
                 )
         text = prompts[fixed].texts.get(prompt_id, "") if fixed else ""
@@ -415,6 +468,20 @@ def _check_prompts(
                 )
             )
     return problems
+
+
+# Languages whose voices read Cyrillic only: Latin letters in their prompts come out wrong.
+_CYRILLIC_VOICES = frozenset({"ru"})
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z.@]*")
+_VALUE = re.compile(r"\{[^{}]*\}")
+
+
+def _latin_for_a_voice(lang: str, text: str) -> str:
+    """The first Latin word of a prompt a Cyrillic voice says (``{values}`` aside), or ""."""
+    if lang not in _CYRILLIC_VOICES:
+        return ""
+    found = _LATIN_WORD.search(_VALUE.sub("", text))
+    return found.group(0) if found else ""
 
 
 def _value_names(text: str) -> set[str]:
