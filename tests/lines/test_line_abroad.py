@@ -43,10 +43,11 @@ EN_HINTS = (
     "specialist, one, two, three, four, five, six, zero"
 )
 EN_MAIN_MENU = (
-    "Please choose a topic. For technical problems with the portal, press 1. Signing in and "
-    "restoring access to your account, press 2. Questions about services and documents, 3. "
-    "The status of a request, 4. Payments and refunds, 5. Complaints, suggestions and other "
-    "ways to contact us, 6. To speak to a specialist, press 0. To repeat, press star."
+    "Please choose a topic. For technical problems, press 1. For signing in or account "
+    "access, press 2. For services and documents, press 3. For the status of a request, "
+    "press 4. For payments and refunds, press 5. For complaints, suggestions or other ways "
+    "to reach us, press 6. To speak to a specialist, press 0. To repeat these options, "
+    "press star."
 )
 
 
@@ -290,3 +291,33 @@ def test_a_callback_booked_in_english_remembers_the_language(
     book_a_callback_in_english(phone)
     with app.extensions["ivr"].db.sessions() as session:
         assert session.scalars(select(Callback.lang)).all() == ["en"]
+
+
+def test_an_overdue_request_hears_its_deadline_in_the_past_tense(
+    app: Flask, phone: PhoneFactory
+) -> None:
+    with app.extensions["ivr"].db.transaction() as session:
+        session.add(
+            Request(
+                number="5557777",
+                category="services",
+                status="in_work",
+                source="import",
+                created_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+                # Due on 20 November; the call is on the 25th.
+                due_at=datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
+                next_step="",
+                caller="",
+                line="",
+                call_sid="",
+            )
+        )
+    call = english(phone)
+    call.press("4")
+    call.press("5557777#")
+    assert spoken(call.press("1")) == [
+        "Request five five five, seven seven, seven seven. Status: in progress.",
+        "The answer was due by November twentieth.",
+        "We are sorry for the delay. If you would like a senior specialist to follow up on "
+        "your request and call you back, press 1. To continue, press 2.",
+    ]
