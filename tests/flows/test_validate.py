@@ -123,6 +123,22 @@ CASES = [
         id="duplicate-keyword-across-languages",
     ),
     pytest.param(
+        "invalid/voice_words.yaml",
+        [
+            # A line node branching on a number the flow does not serve (never dialled) …
+            "invalid/voice_words.yaml:11: node 'centre': '8 812 000-00-02' is not one of the "
+            "flow's lines (+74950000001)",
+            # … Latin letters the Russian voice would say, and an address nowhere written.
+            "invalid/voice_words.yaml:12: node 'tip': prompt 'latin_tip' has Latin letters "
+            "('PDF') that the ru voice would misread; write them as it should say them "
+            "(«пэ-дэ-эф»), or name the address as {support_email}",
+            "invalid/voice_words.yaml:13: node 'mail': prompt 'mail_tip' names "
+            "{support_email}, but no prompt 'support_email' holds an e-mail address (write it "
+            "once, in prompts/ru.yaml)",
+        ],
+        id="voice-words",
+    ),
+    pytest.param(
         "invalid/bad_menu_keys.yaml",
         [
             "invalid/bad_menu_keys.yaml:10: node 'menu': '*' always repeats the menu and "
@@ -148,7 +164,7 @@ CASES = [
             "in 'de' but there is no prompts/de.yaml",
             "invalid/fixed_language_prompts.yaml:23: node 'bye': prompt 'named@en' names {name}, "
             "which is kept in the call's language; a prompt said in a fixed language may name "
-            "only {next_opening}",
+            "only {next_opening}, {support_email}",
         ],
         id="prompt-in-a-fixed-language-missing",
     ),
