@@ -296,7 +296,11 @@ def test_phone_in_groups_rejects_unknown_language() -> None:
     [
         ("support@gosuslugi.ru", "ru", "суппорт собака госуслуги точка ру"),
         ("support@gosuslugi.ru", "en", "support at gosuslugi dot R U"),
-        ("Podderzhka-24@gosuslugi.ru", "ru", "поддержка дефис два четыре собака госуслуги точка ру"),
+        (
+            "Podderzhka-24@gosuslugi.ru",
+            "ru",
+            "поддержка дефис два четыре собака госуслуги точка ру",
+        ),
         (
             "help_desk@zhkkh.example.com",
             "ru",

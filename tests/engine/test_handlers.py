@@ -428,3 +428,36 @@ def test_a_prompt_named_with_a_language_is_said_in_it_in_a_russian_call(
     assert then(flow, first, digits("1")).steps[0] == Say("Goodbye.", "en", prompt_id="goodbye")
     # Only what the flow says is kept: the Russian goodbye is not.
     assert flow.prompts == {"ru": {"menu": "Меню."}, "en": {"menu": "Menu.", "goodbye": "Goodbye."}}
+
+
+LINES = """
+name: centres
+lines: ["+74950000001", "+78120000002"]
+start: centre
+nodes:
+  centre:
+    kind: line
+    lines: {"8 495 000-00-01": moscow, "+78120000002": spb}
+  moscow: {kind: hangup, say: hello}
+  spb: {kind: hangup, say: tip}
+"""
+
+
+@pytest.mark.parametrize(
+    ("dialled", "heard"),
+    [
+        ("+74950000001", "Здравствуйте."),
+        ("+78120000002", "Совет."),
+        # An outbound call (no dialled line of ours): the first branch.
+        ("", "Здравствуйте."),
+    ],
+)
+def test_a_line_node_branches_on_the_number_dialled(
+    make_flow: MakeFlow, dialled: str, heard: str
+) -> None:
+    flow = make_flow(LINES)
+    turn = start(flow, variables={"line": dialled})
+    assert turn.steps == [
+        Say(heard, "ru", prompt_id="hello" if heard == "Здравствуйте." else "tip"),
+        Hangup(),
+    ]

@@ -154,3 +154,29 @@ def test_hints_keep_within_twilios_limits() -> None:
     assert long_phrase.strip() not in hints
     assert len(hints) == 500
     assert hints[0] == "слово0"
+
+
+class CountingWords(ExactWords):
+    """Counts how often the dictionary is asked."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def lemmas(self, word: str) -> frozenset[str]:
+        self.calls += 1
+        return super().lemmas(word)
+
+
+def test_keywords_are_learnt_once_and_callers_words_are_looked_up_once() -> None:
+    counting = CountingWords()
+    vocabulary = Vocabulary(counting)
+    vocabulary.learn(["забыл пароль", "смс"])
+    learnt = counting.calls
+    assert learnt == 3
+    # During calls: the keywords cost nothing more, a word already heard neither.
+    vocabulary.phrase("забыл пароль")
+    vocabulary.heard("пароль забыл")
+    vocabulary.heard("Пароль, забыл!")
+    assert counting.calls == learnt
+    vocabulary.heard("забыла")
+    assert counting.calls == learnt + 1
