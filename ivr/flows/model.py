@@ -206,8 +206,8 @@ class Profile(BaseModel):
     retries: int | None = Field(default=None, ge=0, le=10)
     # How many times a menu repeats itself before it counts as unanswered.
     repeat: int = Field(default=0, ge=0, le=3)
-    # keywords: speech where a menu has keywords; everywhere: at every menu (option numbers
-    # may be said too); off: keypad only.
+    # keywords: speech where a menu has keywords (its option numbers may be said too);
+    # everywhere: at every menu; off: keypad only.
     speech: Literal["keywords", "everywhere", "off"] = "keywords"
     # Checked by ``ivr validate``: options per menu ("more options" aside) and prompt length.
     max_options: int = Field(default=5, ge=2, le=9)

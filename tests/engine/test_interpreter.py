@@ -13,6 +13,7 @@ from ivr.engine.interpreter import MAX_HOPS, EngineError, Turn, advance, new_sta
 from ivr.engine.state import CallState, Event
 from ivr.engine.steps import Enqueue, Gather, Hangup, Pause, Say, Step
 from ivr.flows.model import Flow
+from tests.support.hints import AFTER_HOURS_HINTS, MAIN_HINTS, TECH_HINTS
 
 
 def msk(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -42,38 +43,7 @@ def greeting(flow: Flow) -> list[Step]:
     return [say(flow, "welcome"), say(flow, "recording_notice"), say(flow, "no_passwords")]
 
 
-# What each hotline menu tells the recogniser to expect, written out: its keywords and
-# shortcuts as whole words (never stems like «техни»), then the words for a person, then the
-# numbers of its keys; Russian words only, for a ru-RU recogniser.
-PERSON = "оператор, специалист, сотрудник, консультант, человек"
-HINTS = {
-    "main_menu": (
-        "технический, техподдержка, ошибка, сбой, не работает, не открывается, не грузится, "
-        "сайт, портал, заблокировать, блокировка, учетная запись, аккаунт, доступ, "
-        "личный кабинет, номер телефона, сменить телефон, поменять телефон, услуга, документ, "
-        "заявление, подать заявление, срок оказания, статус, обращение, заявка, "
-        "статус заявления, что с заявкой, оплата, оплатить, заплатить, платеж, пошлина, "
-        "госпошлина, штраф, деньги, возврат, вернуть деньги, другое, другой вопрос, пароль, "
-        "логин, не могу войти, не получается войти, не могу зайти, смс, эсэмэс, эсэмэска, "
-        "код подтверждения, не приходит код, не пришел код, 500, 502, ошибка пятьсот, "
-        "ошибка 500, ошибка 502, файл, загрузить файл, не загружается, прикрепить файл, "
-        "не прикрепляется, жалоба, пожаловаться, предложение, срок прошел, срок ответа, "
-        "просрочить, обращение просрочено, чат, почта, электронная почта, приложение, "
-        "мобильное приложение, способ связи, "
-        + PERSON
-        + ", один, два, три, четыре, пять, шесть, ноль"
-    ),
-    "tech_menu": (
-        "войти, вход, зайти, логин, пароль, 500, 502, ошибка, сбой, пятьсот, смс, эсэмэс, "
-        "эсэмэска, код, файл, загрузить, загружаться, прикрепить, главное меню, назад, "
-        "вернуться, " + PERSON + ", один, два, три, четыре, девять, ноль"
-    ),
-    "after_hours_menu": (
-        "сообщение, голосовое сообщение, оставить сообщение, записать, перезвонить, "
-        "обратный звонок, звонок, статус, обращение, заявка, чат, почта, приложение, связь, "
-        "способ связи, " + PERSON + ", один, два, три, четыре, ноль"
-    ),
-}
+HINTS = {"main_menu": MAIN_HINTS, "tech_menu": TECH_HINTS, "after_hours_menu": AFTER_HOURS_HINTS}
 
 
 def menu(flow: Flow, node_id: str, slowly: bool = False) -> Gather:

@@ -17,7 +17,6 @@ from tests.lines.conftest import (
     EN,
     HEAD,
     LINES,
-    MAIN_HINTS,
     MAIN_MENU,
     NO_PASSWORDS,
     RECORDED,
@@ -29,6 +28,7 @@ from tests.lines.conftest import (
     say,
     spoken,
 )
+from tests.support.hints import MAIN_HINTS
 
 ABROAD = LINES["abroad"][0]
 FOREIGN = "+447700900123"
@@ -56,6 +56,25 @@ def english(phone: PhoneFactory, caller: str = FOREIGN) -> Phone:
     call.dial()
     call.press("2")
     return call
+
+
+def imported_request(app: Flask, number: str, due_at: datetime, next_step: str = "") -> None:
+    """A request in work, loaded from the back office on 2 November."""
+    with app.extensions["ivr"].db.transaction() as session:
+        session.add(
+            Request(
+                number=number,
+                category="services",
+                status="in_work",
+                source="import",
+                created_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+                due_at=due_at,
+                next_step=next_step,
+                caller="",
+                line="",
+                call_sid="",
+            )
+        )
 
 
 def book_a_callback_in_english(phone: PhoneFactory) -> Phone:
@@ -235,21 +254,7 @@ def test_status_of_an_existing_request_is_all_in_english(app: Flask, phone: Phon
 def test_a_back_office_next_step_is_said_only_in_the_callers_language(
     app: Flask, phone: PhoneFactory, next_step: str, heard: str
 ) -> None:
-    with app.extensions["ivr"].db.transaction() as session:
-        session.add(
-            Request(
-                number="5551234",
-                category="services",
-                status="in_work",
-                source="import",
-                created_at=datetime(2026, 11, 10, 9, 0, tzinfo=UTC),
-                due_at=datetime(2026, 11, 30, 15, 0, tzinfo=UTC),
-                next_step=next_step,
-                caller="",
-                line="",
-                call_sid="",
-            )
-        )
+    imported_request(app, "5551234", datetime(2026, 11, 30, 15, 0, tzinfo=UTC), next_step)
     call = english(phone)
     call.press("4")
     call.press("5551234#")
@@ -296,22 +301,8 @@ def test_a_callback_booked_in_english_remembers_the_language(
 def test_an_overdue_request_hears_its_deadline_in_the_past_tense(
     app: Flask, phone: PhoneFactory
 ) -> None:
-    with app.extensions["ivr"].db.transaction() as session:
-        session.add(
-            Request(
-                number="5557777",
-                category="services",
-                status="in_work",
-                source="import",
-                created_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
-                # Due on 20 November; the call is on the 25th.
-                due_at=datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
-                next_step="",
-                caller="",
-                line="",
-                call_sid="",
-            )
-        )
+    # Due on 20 November; the call is on the 25th.
+    imported_request(app, "5557777", datetime(2026, 11, 20, 15, 0, tzinfo=UTC))
     call = english(phone)
     call.press("4")
     call.press("5557777#")

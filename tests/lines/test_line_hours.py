@@ -7,16 +7,13 @@ import pytest
 
 from tests.conftest import Clock
 from tests.lines.conftest import (
-    AFTER_HOURS_HINTS,
     AFTER_HOURS_MENU,
     CONNECTING,
     EN,
     HEAD,
     LINES,
-    MAIN_HINTS,
     MAIN_MENU,
     NO_PASSWORDS,
-    PERSON_HINTS,
     RECORDED,
     WELCOME,
     PhoneFactory,
@@ -26,6 +23,7 @@ from tests.lines.conftest import (
     say,
     slow,
 )
+from tests.support.hints import AFTER_HOURS_HINTS, MAIN_HINTS, PERSON_HINTS
 
 WORKING = (2026, 11, 25, 10, 0)  # a Wednesday morning
 EVENING = (2026, 11, 25, 22, 30)  # the same Wednesday, late

@@ -16,7 +16,6 @@ from tests.lines.conftest import (
     CONNECTING,
     HEAD,
     LINES,
-    MAIN_HINTS,
     MAIN_MENU,
     STAY_ON_LINE,
     Phone,
@@ -29,6 +28,7 @@ from tests.lines.conftest import (
     slow,
     spoken,
 )
+from tests.support.hints import MAIN_HINTS
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_INPUT = "Извините, я вас не слышу."
