@@ -33,7 +33,13 @@ NEW_YEAR_AFTERNOON = (2026, 1, 2, 15, 0)
 MAY_DAY = (2026, 5, 1, 10, 0)  # a public holiday, a Friday
 MAY_DAY_NIGHT = (2026, 5, 1, 23, 0)
 
-REGIONAL_WELCOME = "Здравствуйте! Вы позвонили в региональный центр поддержки портала Госуслуги."
+# Each centre says which it is.
+REGIONAL_WELCOME = {
+    "moscow": "Здравствуйте! Вы позвонили в московский региональный центр поддержки портала "
+    "Госуслуги.",
+    "spb": "Здравствуйте! Вы позвонили в региональный центр поддержки портала Госуслуги "
+    "в Санкт-Петербурге.",
+}
 
 
 def closed(when: str) -> str:
@@ -43,7 +49,6 @@ def closed(when: str) -> str:
 MAIN_OPEN = gather(1, say(MAIN_MENU), hints=MAIN_HINTS)
 AFTER_HOURS = gather(1, say(AFTER_HOURS_MENU), hints=AFTER_HOURS_HINTS)
 MAIN_GREETING = say(WELCOME) + say(RECORDED) + say(NO_PASSWORDS)
-REGIONAL_GREETING = say(REGIONAL_WELCOME) + say(RECORDED) + say(NO_PASSWORDS)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +90,8 @@ def test_regional_lines(
 ) -> None:
     clock.set(*moment)
     body = phone(LINES[line][0]).dial()
-    assert body == HEAD + REGIONAL_GREETING + after_greeting + "</Response>"
+    greeting = say(REGIONAL_WELCOME[line]) + say(RECORDED) + say(NO_PASSWORDS)
+    assert body == HEAD + greeting + after_greeting + "</Response>"
 
 
 LANGUAGE_CHOICE = (
@@ -143,7 +149,7 @@ ROUND_THE_CLOCK = {
     )
     + slow(
         "К сожалению, отправить СМС не получилось. Напишите нам в чат на портале Госуслуги "
-        "или на почту: support собака gosuslugi точка ru."
+        "или на почту: суппорт собака госуслуги точка ру."
     )
     + slow("Пожалуйста, оставайтесь на линии.")
     + enqueue(1, "tty"),

@@ -72,7 +72,7 @@ def test_after_hours_silence_ends_with_channels_and_goodbye(
         f'<Say {VOICE}><prosody rate="80%">Спасибо за звонок. До свидания!</prosody></Say>'
         "<Hangup /></Response>"
     )
-    assert "support собака gosuslugi точка ru" in last
+    assert "суппорт собака госуслуги точка ру" in last
 
 
 def test_forged_or_missing_signature_is_refused_and_nothing_runs(
