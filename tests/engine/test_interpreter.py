@@ -30,8 +30,13 @@ TIP_SMS = (
 )
 
 
+# The support address as the Russian voice says it ({support_email} in the prompt texts).
+SUPPORT_EMAIL_SAID = "суппорт собака госуслуги точка ру"
+
+
 def say(flow: Flow, prompt_id: str, rate: str | None = None) -> Say:
-    return Say(flow.prompt_text("ru", prompt_id), "ru", prompt_id=prompt_id, rate=rate)
+    text = flow.prompt_text("ru", prompt_id).replace("{support_email}", SUPPORT_EMAIL_SAID)
+    return Say(text, "ru", prompt_id=prompt_id, rate=rate)
 
 
 def slow(flow: Flow, prompt_id: str) -> Say:
