@@ -9,6 +9,7 @@ import click
 
 from ivr.cli.common import explain_missing_dirs, load_settings
 from ivr.flows.registry import FlowRegistry, load_flow_set
+from ivr.speech.lemmas import dictionary_words
 
 __all__ = ["reload", "validate"]
 
@@ -19,7 +20,7 @@ def validate(paths: tuple[Path, ...]) -> None:
     """Check flow files (default: the flows directory); one line per problem."""
     settings = load_settings()
     targets = list(paths) or [settings.flows_dir]
-    flow_set, problems = load_flow_set(targets, settings.prompts_dir)
+    flow_set, problems = load_flow_set(targets, settings.prompts_dir, dictionary_words())
     if flow_set is None:
         explain_missing_dirs(settings)
         for problem in problems:
@@ -35,7 +36,9 @@ def validate(paths: tuple[Path, ...]) -> None:
 def reload() -> None:
     """Ask running servers to load the flow files again (after checking them)."""
     settings = load_settings()
-    flow_set, problems = load_flow_set([settings.flows_dir], settings.prompts_dir)
+    flow_set, problems = load_flow_set(
+        [settings.flows_dir], settings.prompts_dir, dictionary_words()
+    )
     if flow_set is None:
         explain_missing_dirs(settings)
         for problem in problems:

@@ -7,6 +7,7 @@ import click
 from ivr.cli.common import explain_missing_dirs, load_settings
 from ivr.config import ConfigError
 from ivr.flows.registry import display, load_flow_set
+from ivr.speech.lemmas import dictionary_words
 
 __all__ = ["db", "serve"]
 
@@ -21,7 +22,9 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     from ivr.web.server import serve as run_server
 
     settings = load_settings()
-    flow_set, problems = load_flow_set([settings.flows_dir], settings.prompts_dir)
+    flow_set, problems = load_flow_set(
+        [settings.flows_dir], settings.prompts_dir, dictionary_words()
+    )
     if flow_set is None:
         explain_missing_dirs(settings)
         for problem in problems:

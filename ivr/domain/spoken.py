@@ -266,3 +266,82 @@ def phone_in_groups(e164: str, lang: str = "ru") -> str:
     return f"{plus} " + ", ".join(
         " ".join(_DIGITS_RU[int(digit)] for digit in group) for group in _split(digits)
     )
+
+
+# -- e-mail addresses ------------------------------------------------------------------------
+
+# How a Russian reads Latin letters of a Russian word written in Latin («gosuslugi» →
+# «госуслуги»): the usual transliteration read backwards, two-letter sounds first.
+_LATIN_TO_RU: Final = (
+    ("shch", "щ"),
+    ("zh", "ж"),
+    ("kh", "х"),
+    ("ch", "ч"),
+    ("sh", "ш"),
+    ("ts", "ц"),
+    ("yu", "ю"),
+    ("ya", "я"),
+    ("yo", "ё"),
+    ("a", "а"),
+    ("b", "б"),
+    ("c", "к"),
+    ("d", "д"),
+    ("e", "е"),
+    ("f", "ф"),
+    ("g", "г"),
+    ("h", "х"),
+    ("i", "и"),
+    ("j", "дж"),
+    ("k", "к"),
+    ("l", "л"),
+    ("m", "м"),
+    ("n", "н"),
+    ("o", "о"),
+    ("p", "п"),
+    ("q", "к"),
+    ("r", "р"),
+    ("s", "с"),
+    ("t", "т"),
+    ("u", "у"),
+    ("v", "в"),
+    ("w", "в"),
+    ("x", "кс"),
+    ("y", "ы"),
+    ("z", "з"),
+)
+_EMAIL_SIGNS: Final[dict[str, dict[str, str]]] = {
+    "ru": {"@": "собака", ".": "точка", "-": "дефис", "_": "нижнее подчёркивание"},
+    "en": {"@": "at", ".": "dot", "-": "dash", "_": "underscore"},
+}
+_EMAIL_TOKEN = re.compile(r"[a-z]+|[0-9]|[@._-]")
+
+
+def _latin_read_ru(word: str) -> str:
+    out, rest = "", word
+    while rest:
+        for latin, cyrillic in _LATIN_TO_RU:
+            if rest.startswith(latin):
+                out, rest = out + cyrillic, rest[len(latin) :]
+                break
+        else:
+            out, rest = out + rest[0], rest[1:]
+    return out
+
+
+def email_in_words(address: str, lang: str = "ru") -> str:
+    """An e-mail address as a voice should say it: «support@gosuslugi.ru» →
+    «суппорт собака госуслуги точка ру» in Russian (the Latin letters read as a Russian
+    reads them, the signs by the names Russians give them), "support at gosuslugi dot R U"
+    in English (a two-letter part, a country's domain, spelled). Digits one by one."""
+    signs = _EMAIL_SIGNS.get(lang, _EMAIL_SIGNS["en"])
+    words: list[str] = []
+    for token in _EMAIL_TOKEN.findall(address.strip().lower()):
+        if token in signs:
+            words.append(signs[token])
+        elif token.isdigit():
+            words.append((_DIGITS_RU if lang == "ru" else _DIGITS_EN)[int(token)])
+        elif lang == "ru":
+            words.append(_latin_read_ru(token))
+        else:
+            words.append(" ".join(token.upper()) if len(token) == 2 else token)
+    return " ".join(words)

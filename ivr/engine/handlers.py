@@ -6,27 +6,29 @@ and touches nothing else in the engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Protocol
 
+from ivr.domain.phones import to_e164
 from ivr.domain.schedule import LineState, state_at
 from ivr.engine.run import END, WAIT, Goto, Outcome, Run
 from ivr.engine.state import Event
 from ivr.engine.steps import Dial, Enqueue, Gather, Hangup, Pause
 from ivr.flows import validate
+from ivr.flows.model import Flow
 from ivr.flows.nodes import (
     OPERATOR_KEY,
     REPEAT_KEY,
     DialNode,
     GotoNode,
     HangupNode,
+    LineNode,
     MenuNode,
     Node,
     PromptNode,
     QueueNode,
     ScheduleNode,
-    normalise_speech,
 )
+from ivr.flows.words import SPOKEN_KEYS, Choice, Phrase, hints_for, spoken_key
 
 
 class NodeHandler(Protocol):
@@ -82,37 +84,12 @@ class ScheduleHandler(_Passive):
         return Goto(node.closed)
 
 
-# Spoken option numbers, for profiles that accept speech at every menu.
-SPOKEN_KEYS = {
-    "ru": {
-        "один": "1",
-        "одну": "1",
-        "первый": "1",
-        "два": "2",
-        "второй": "2",
-        "три": "3",
-        "третий": "3",
-        "четыре": "4",
-        "пять": "5",
-        "шесть": "6",
-        "семь": "7",
-        "восемь": "8",
-        "девять": "9",
-        "ноль": "0",
-    },
-    "en": {
-        "one": "1",
-        "two": "2",
-        "three": "3",
-        "four": "4",
-        "five": "5",
-        "six": "6",
-        "seven": "7",
-        "eight": "8",
-        "nine": "9",
-        "zero": "0",
-    },
-}
+class LineHandler(_Passive):
+    def enter(self, node_id: str, node: LineNode, run: Run) -> Outcome:
+        run.say(node.say)
+        return Goto(node.target_for(to_e164(run.state.vars.get("line", ""))))
+
+
 SILENCES = "_silences"
 
 
@@ -123,36 +100,50 @@ class MenuHandler:
         return WAIT
 
     def resume(self, node_id: str, node: MenuNode, event: Event, run: Run) -> Outcome:
-        defaults = run.flow.defaults
         if event.kind != "timeout":
             run.state.vars.pop(SILENCES, None)
         if event.kind == "digits" and event.digits:
-            key = event.digits[0]
-            if key == REPEAT_KEY:
-                self._ask(node, run)
-                return WAIT
-            if key in node.options:
-                return self._choose(node_id, node, key, run)
-            if key == OPERATOR_KEY:
-                return self._to_operator(node_id, node, run)
-            return self._fail(node_id, node, run, node.no_match or defaults.no_match)
+            return self._key(node_id, node, event.digits[0], run)
         if event.kind == "speech":
-            heard = normalise_speech(event.speech)
-            spoken = SPOKEN_KEYS.get(run.state.lang) if run.profile.speech == "everywhere" else None
-            chosen = speech_option(node, heard, run.state.lang, spoken)
-            if chosen is not None:
-                return self._choose(node_id, node, chosen, run)
-            if mentions(heard, defaults.repeat_keywords):
-                self._ask(node, run)
-                return WAIT
-            if mentions(heard, defaults.operator_keywords):
-                return self._to_operator(node_id, node, run)
-            return self._fail(node_id, node, run, node.no_match or defaults.no_match)
+            return self._heard(node_id, node, event.speech, run)
         if event.kind == "timeout":
             return self._silence(node_id, node, run)
         # Anything else (a stray webhook) asks the question again without counting a miss.
         self._ask(node, run)
         return WAIT
+
+    def _key(self, node_id: str, node: MenuNode, key: str, run: Run) -> Outcome:
+        """A key pressed, or an option number said."""
+        if key == REPEAT_KEY:
+            self._ask(node, run)
+            return WAIT
+        if key in node.options:
+            return self._choose(node_id, node, key, run)
+        if key == OPERATOR_KEY:
+            return self._to_operator(node_id, node, run)
+        return self._fail(node_id, node, run, node.no_match or run.flow.defaults.no_match)
+
+    def _heard(self, node_id: str, node: MenuNode, speech: str, run: Run) -> Outcome:
+        """Words said: an option's or a shortcut's keywords, else an option number, else
+        the flow's words for "repeat" and "a person"."""
+        defaults = run.flow.defaults
+        words = run.flow.words
+        heard = words.heard(speech)
+        choice = speech_choice(run.flow, node, heard, run.state.lang)
+        if choice is not None and choice.key is not None:
+            return self._choose(node_id, node, choice.key, run)
+        if choice is not None and choice.node is not None:
+            run.reset_attempts(node_id)
+            return Goto(choice.node)
+        key = spoken_key(heard, run.state.lang)
+        if key is not None:
+            return self._key(node_id, node, key, run)
+        if words.mentions(heard, defaults.repeat_keywords):
+            self._ask(node, run)
+            return WAIT
+        if words.mentions(heard, defaults.operator_keywords):
+            return self._to_operator(node_id, node, run)
+        return self._fail(node_id, node, run, node.no_match or defaults.no_match)
 
     def _silence(self, node_id: str, node: MenuNode, run: Run) -> Outcome:
         """No answer. After a few silences in a row the call slows down and the caller hears
@@ -206,12 +197,16 @@ class MenuHandler:
         defaults = run.flow.defaults
         profile = run.profile
         lang = run.state.lang
-        keywords = [word for option in node.options.values() for word in option.keywords_for(lang)]
+        keywords = [
+            word
+            for choice in [*node.options.values(), *node.shortcuts]
+            for word in choice.keywords_for(lang)
+        ]
         if profile.speech == "off":
             speech = False
         else:
             speech = bool(keywords) or profile.speech == "everywhere"
-        hints = (*keywords, *defaults.operator_keywords) if speech else ()
+        hints = menu_hints(node, lang, keywords, defaults.operator_keywords) if speech else ()
         prompts = run.prompts(node.say)
         spoken = list(prompts)
         for _ in range(profile.repeat):
@@ -230,40 +225,37 @@ class MenuHandler:
         )
 
 
-def speech_option(
-    node: MenuNode,
-    heard: str,
-    lang: str | None = None,
-    spoken_keys: Mapping[str, str] | None = None,
-) -> str | None:
-    """The option a caller's (normalised) words choose, or None.
+def speech_choice(flow: Flow, node: MenuNode, heard: Phrase, lang: str | None) -> Choice | None:
+    """The option or shortcut a caller's words (as lemmas) choose, or None.
 
-    Keywords of the call's ``lang`` count (None: of every language). An option's keyword
-    wins over "repeat" («повторно не приходит смс» is about SMS); with ``spoken_keys``
-    (profiles that take speech everywhere) a said option number counts too.
+    Keywords of the call's ``lang`` count (None: of every language). The phrase heard with
+    the most words wins («не приходит смс» over «смс»); of equals, options before shortcuts,
+    in the order written. An option's keywords win over "repeat" («повторно не приходит смс»
+    is about SMS) and over option numbers.
     """
-    for key, option in node.options.items():
-        if mentions(heard, option.keywords_for(lang)):
-            return key
-    if spoken_keys:
-        for word in heard.split():
-            key = spoken_keys.get(word, "")
-            if key in node.options:
-                return key
-    return None
+    words = flow.words
+    choices = [
+        Choice(words.phrase(text), text, key=key)
+        for key, option in node.options.items()
+        for text in option.keywords_for(lang)
+    ] + [
+        Choice(words.phrase(text), text, node=shortcut.go)
+        for shortcut in node.shortcuts
+        for text in shortcut.keywords_for(lang)
+    ]
+    return words.best(heard, choices)
 
 
-def mentions(heard: str, keywords: list[str]) -> bool:
-    """True when the caller said a keyword. Keywords are word stems («оплат» matches «оплата»,
-    «оплатой»), because Russian words change their endings; a keyword of several words must
-    appear in that order."""
-    words = heard.split()
-    for keyword in keywords:
-        stems = keyword.split()
-        for i in range(len(words) - len(stems) + 1):
-            if all(words[i + j].startswith(stem) for j, stem in enumerate(stems)):
-                return True
-    return False
+def menu_hints(
+    node: MenuNode, lang: str, keywords: list[str], operator_keywords: list[str]
+) -> tuple[str, ...]:
+    """What a menu's ``<Gather>`` tells the recogniser to expect: its keywords, the words for
+    a person and the numbers of its keys, whole words in the call's language only."""
+    said = SPOKEN_KEYS.get(lang, {})
+    # In the order the menus say them: 1 to 9, then 0 for a person.
+    keys = sorted({*node.options, OPERATOR_KEY}, key=lambda key: (key == OPERATOR_KEY, key))
+    numbers = [said[key][0] for key in keys if key in said]
+    return hints_for(lang, [*keywords, *operator_keywords, *numbers])
 
 
 class QueueHandler:
@@ -308,6 +300,7 @@ HANDLERS: dict[str, NodeHandler] = {
     "goto": GotoHandler(),
     "hangup": HangupHandler(),
     "schedule": ScheduleHandler(),
+    "line": LineHandler(),
     "menu": MenuHandler(),
     "queue": QueueHandler(),
     "dial": DialHandler(),

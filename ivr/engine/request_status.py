@@ -16,8 +16,8 @@ from ivr.engine.run import WAIT, Goto, Outcome, Run
 from ivr.engine.service_handlers import remember_request
 from ivr.engine.state import Event
 from ivr.engine.steps import ActionRequest, Gather, Record, Say
-from ivr.flows.nodes import normalise_speech
 from ivr.flows.service_nodes import RequestStatusNode
+from ivr.flows.words import normalise_speech
 
 STAGE, MISSES, CANDIDATE = "_rs_stage", "_rs_misses", "_rs_candidate"
 MIN_DIGITS, MAX_DIGITS = 6, 10
@@ -140,7 +140,8 @@ class RequestStatusHandler:
             run.say(node.found)
             if data.get("due"):
                 run.state.vars["request_due"] = str(data["due"])
-                run.say(node.due)
+                passed = data.get("due_passed") or data.get("overdue")
+                run.say(node.due_passed if passed else node.due)
             self._say_next_step(node, run, str(data.get("category", "")), data.get("next_step"))
             if data.get("overdue"):
                 run.state.vars[STAGE] = "overdue"

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ivr.domain.schedule import describe_next_opening
+from ivr.domain.spoken import email_in_words
 from ivr.engine.state import CallState
 from ivr.engine.steps import ActionRequest, Pause, Say, Step
 from ivr.flows.model import Flow, Profile
-from ivr.flows.nodes import split_prompt_ref
+from ivr.flows.nodes import SUPPORT_EMAIL, split_prompt_ref
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,10 @@ class _Values(Mapping[str, str]):
     Computed values are worked out only when a prompt asks for them.
     """
 
-    def __init__(self, run: Run, lang: str) -> None:
+    def __init__(self, run: Run, lang: str, spoken: bool) -> None:
         self._run = run
         self._lang = lang
+        self._spoken = spoken
 
     def __getitem__(self, key: str) -> str:
         if key in self._run.state.vars:
@@ -56,6 +58,9 @@ class _Values(Mapping[str, str]):
             schedule = self._run.flow.runtime_schedule
             if schedule is not None:
                 return describe_next_opening(schedule, self._run.now, self._lang)
+        if key == SUPPORT_EMAIL:
+            address = self._run.flow.prompt_text(self._lang, SUPPORT_EMAIL)
+            return email_in_words(address, self._lang) if self._spoken else address
         return ""
 
     def __iter__(self):  # type: ignore[no-untyped-def]  # Mapping protocol; never iterated
@@ -82,15 +87,16 @@ class Run:
         """The accessibility profile in force for this call (plain when none)."""
         return self.flow.profile_named(self.state.profile)
 
-    def text(self, ref: str) -> str:
+    def text(self, ref: str, spoken: bool = True) -> str:
         """A prompt's text, ``{values}`` filled in: in the call's language, or the one the
-        flow names (``id@lang``)."""
+        flow names (``id@lang``). ``spoken``: for a voice (an e-mail address in words), not
+        for a text message."""
         prompt_id, fixed = split_prompt_ref(ref)
         lang = fixed or self.state.lang
         template = self.flow.prompt_text(lang, prompt_id)
         if "{" not in template:
             return template
-        return _FORMATTER.vformat(template, (), _Values(self, lang))
+        return _FORMATTER.vformat(template, (), _Values(self, lang, spoken))
 
     def prompts(self, prompt_refs: list[str]) -> list[Say | Pause]:
         """``Say`` steps for prompts as a flow names them (``id``, or ``id@lang`` for a prompt

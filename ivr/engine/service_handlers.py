@@ -239,7 +239,7 @@ class TextAlternativeHandler:
         return Goto(node.next)
 
     def _send(self, node: TextAlternativeNode, run: Run) -> Outcome:
-        text = " ".join(run.text(pid) for pid in node.sms)
+        text = " ".join(run.text(pid, spoken=False) for pid in node.sms)
         return ActionRequest("send_text", {"text": text})
 
 

@@ -22,7 +22,14 @@ from typing import cast
 import graphviz
 
 from ivr.flows.model import Flow
-from ivr.flows.nodes import OPERATOR_KEY, MenuNode, Node, QueueNode, ScheduleNode
+from ivr.flows.nodes import (
+    OPERATOR_KEY,
+    MenuNode,
+    Node,
+    QueueNode,
+    ScheduleNode,
+    SpokenChoice,
+)
 from ivr.flows.reader import read_flow
 from ivr.flows.service_nodes import RequestStatusNode
 from ivr.flows.validate import menu_failure, menu_operator
@@ -329,12 +336,14 @@ def _menu_exits(flow: Flow, node: MenuNode) -> list[_Exit]:
             notes.append(f"→ profile {option.profile}")
         if option.more:
             notes.append("(more options)")
-        # The words of the flow's own languages, each once.
-        keywords = list(
-            dict.fromkeys(w for lang in flow.languages for w in option.keywords_for(lang))
-        )
-        lines = _wrap(key + (" · " + ", ".join(keywords) if keywords else ""), EDGE_WIDTH)
+        lines = _wrap(key + _said(flow, option), EDGE_WIDTH)
         found.append(_Exit(option.go, "\n".join(lines + notes), _CHOICE))
+    for shortcut in node.shortcuts:
+        found.append(
+            _Exit(
+                shortcut.go, "\n".join(_wrap("said" + _said(flow, shortcut), EDGE_WIDTH)), _CHOICE
+            )
+        )
     operator = menu_operator(flow, node)
     if OPERATOR_KEY not in node.options and operator is not None:
         attrs = _CHOICE if node.operator is not None else _FALLBACK
@@ -343,6 +352,19 @@ def _menu_exits(flow: Flow, node: MenuNode) -> list[_Exit]:
     if failure is not None:
         found.append(_Exit(failure, "failure", _FALLBACK))
     return found
+
+
+# Keywords drawn on an edge: enough to recognise the choice, not the whole list.
+EDGE_KEYWORDS = 4
+
+
+def _said(flow: Flow, choice: SpokenChoice) -> str:
+    """`` · word, word, …``: the first keywords of the flow's own languages, each once."""
+    keywords = list(dict.fromkeys(w for lang in flow.languages for w in choice.keywords_for(lang)))
+    if not keywords:
+        return ""
+    more = ", …" if len(keywords) > EDGE_KEYWORDS else ""
+    return " · " + ", ".join(keywords[:EDGE_KEYWORDS]) + more
 
 
 def _other_exit(label: str, target: str) -> _Exit:

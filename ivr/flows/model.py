@@ -26,7 +26,8 @@ from pydantic import (
 
 import ivr.flows.service_nodes  # noqa: F401  (registers the voicemail, callback … kinds)
 from ivr.domain.schedule import Schedule, TimeRange
-from ivr.flows.nodes import NODE_KINDS, Node, PromptList, normalise_speech
+from ivr.flows.nodes import NODE_KINDS, MenuNode, Node, PromptList
+from ivr.flows.words import ExactWords, Lemmatizer, Vocabulary, normalise_speech
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
@@ -205,8 +206,8 @@ class Profile(BaseModel):
     retries: int | None = Field(default=None, ge=0, le=10)
     # How many times a menu repeats itself before it counts as unanswered.
     repeat: int = Field(default=0, ge=0, le=3)
-    # keywords: speech where a menu has keywords; everywhere: at every menu (option numbers
-    # may be said too); off: keypad only.
+    # keywords: speech where a menu has keywords (its option numbers may be said too);
+    # everywhere: at every menu; off: keypad only.
     speech: Literal["keywords", "everywhere", "off"] = "keywords"
     # Checked by ``ivr validate``: options per menu ("more options" aside) and prompt length.
     max_options: int = Field(default=5, ge=2, le=9)
@@ -286,6 +287,33 @@ class Flow(BaseModel):
         """The node called ``node_id``."""
         return self.nodes[node_id]
 
+    def use_words(self, lemmatizer: Lemmatizer) -> Flow:
+        """Hear this flow's keywords through ``lemmatizer``: every keyword is turned into
+        lemmas now, once, so a call only looks up what the caller said. Returns the flow.
+
+        The vocabulary is not the flow's data: neither its snapshot, its version nor its
+        equality depends on it (it is kept where ``cached_property`` keeps ``words``)."""
+        vocabulary = Vocabulary(lemmatizer)
+        vocabulary.learn(self.keyword_texts())
+        self.__dict__["words"] = vocabulary
+        return self
+
+    @cached_property
+    def words(self) -> Vocabulary:
+        """The flow's vocabulary; words compared as written until ``use_words`` is called."""
+        vocabulary = Vocabulary(ExactWords())
+        vocabulary.learn(self.keyword_texts())
+        return vocabulary
+
+    def keyword_texts(self) -> list[str]:
+        """Every keyword the flow listens for: menu options, shortcuts and the defaults."""
+        texts = [*self.defaults.repeat_keywords, *self.defaults.operator_keywords]
+        for node in self.nodes.values():
+            if isinstance(node, MenuNode):
+                for choice in [*node.options.values(), *node.shortcuts]:
+                    texts += choice.keywords_for(None)
+        return texts
+
     def prompt_text(self, lang: str, prompt_id: str) -> str:
         """The text of a prompt in a language, falling back to the flow's first language."""
         texts = self.prompts.get(lang) or {}
@@ -297,6 +325,10 @@ class Flow(BaseModel):
         """A copy, with ``update`` applied; what was worked out once for this flow (version,
         snapshot, schedule) is worked out again for the copy."""
         copy = super().model_copy(update=update, deep=deep)
+        vocabulary = copy.__dict__.pop("words", None)
+        if vocabulary is not None:
+            # New nodes may bring new keywords: learn them with the same dictionary.
+            copy.use_words(vocabulary.lemmatizer)
         for cached in ("version", "_snapshot", "runtime_schedule"):
             copy.__dict__.pop(cached, None)
         return copy

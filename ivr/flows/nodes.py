@@ -13,6 +13,9 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from ivr.domain.phones import to_e164
+from ivr.flows.words import normalise_speech
+
 KEYPAD_KEYS = frozenset("0123456789*#")
 REPEAT_KEY = "*"
 OPERATOR_KEY = "0"
@@ -37,7 +40,11 @@ PromptList = Annotated[list[str], BeforeValidator(_as_list), PROMPT_IDS]
 
 # Values the engine works out when a prompt names them, in the prompt's language; every other
 # value is a call variable, kept in the call's language.
-COMPUTED_VALUES = frozenset({"next_opening"})
+COMPUTED_VALUES = frozenset({"next_opening", "support_email"})
+# The support e-mail address, written once in a prompt of this id (prompts/ru.yaml) and named
+# as {support_email} by the texts that give it: said in words by a voice («собака», «точка»),
+# written as it is in a text message.
+SUPPORT_EMAIL = "support_email"
 
 
 def split_prompt_ref(ref: str) -> tuple[str, str | None]:
@@ -131,25 +138,41 @@ class ScheduleNode(Node):
         return edges
 
 
+class LineNode(Node):
+    """Branch on the number the caller dialled: one flow serving several lines (the regional
+    centres) greets each caller with its own centre's name. Numbers in any form."""
+
+    kind: Literal["line"] = "line"
+    lines: Annotated[dict[str, NodeId], Field(min_length=1)]
+    # Any other number (an outbound call); by default the first line's branch.
+    other: NodeId | None = None
+
+    def edges(self) -> list[Edge]:
+        edges = [Edge(f"line {n}", target, ("lines", n)) for n, target in self.lines.items()]
+        return edges if self.other is None else [*edges, Edge("other", self.other, ("other",))]
+
+    def target_for(self, dialled: str | None) -> NodeId:
+        """Where a call to ``dialled`` (E.164 or None) goes."""
+        for number, target in self.lines.items():
+            if dialled is not None and to_e164(number) == dialled:
+                return target
+        return self.other or next(iter(self.lines.values()))
+
+
 # The ``keywords`` entry of an option written as a plain list: heard in every language.
 ANY_LANGUAGE = "*"
 
 
-class MenuOption(BaseModel):
-    """One menu choice: a key, optional spoken keywords, where it goes."""
+class SpokenChoice(BaseModel):
+    """Where some spoken words lead: the part a menu option and a shortcut share."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     go: NodeId
-    # Spoken words that choose the option: a list for every language, or a list per language
-    # ({ru: [оплат], en: [payment, refund]}) so that each caller is heard in their own.
+    # Spoken words that choose it: whole words and phrases, in any form («не приходит смс»
+    # is heard in «смс не приходят»), a list for every language or a list per language
+    # ({ru: [оплата], en: [payment, refund]}) so that each caller is heard in their own.
     keywords: dict[str, list[str]] = Field(default_factory=dict)
-    # Switch the call's language (e.g. the abroad line's language choice).
-    lang: str | None = None
-    # Switch an accessibility profile on for the rest of the call.
-    profile: str | None = None
-    # This key opens further options ("more options"): it does not count towards the limit.
-    more: bool = False
 
     @field_validator("keywords", mode="before")
     @classmethod
@@ -177,6 +200,22 @@ class MenuOption(BaseModel):
         return [*self.keywords.get(ANY_LANGUAGE, []), *self.keywords.get(lang, [])]
 
 
+class MenuOption(SpokenChoice):
+    """One menu choice: a key, optional spoken keywords, where it goes."""
+
+    # Switch the call's language (e.g. the abroad line's language choice).
+    lang: str | None = None
+    # Switch an accessibility profile on for the rest of the call.
+    profile: str | None = None
+    # This key opens further options ("more options"): it does not count towards the limit.
+    more: bool = False
+
+
+class Shortcut(SpokenChoice):
+    """Words that lead past a menu's options straight to a node: «забыл пароль» at the main
+    menu goes to the password tip, not to the technical-problems menu. Heard only, no key."""
+
+
 def _option_shorthand(value: Any) -> Any:
     """``"1": tech_menu`` is short for ``"1": {go: tech_menu}``."""
     if isinstance(value, str):
@@ -194,6 +233,7 @@ class MenuNode(Node):
 
     kind: Literal["menu"] = "menu"
     options: dict[str, Annotated[MenuOption, BeforeValidator(_option_shorthand)]]
+    shortcuts: list[Shortcut] = Field(default_factory=list)
     operator: NodeId | None = None
     on_failure: NodeId | None = None
     timeout: int | None = Field(default=None, ge=1, le=60)
@@ -209,6 +249,10 @@ class MenuNode(Node):
         edges = [
             Edge(f"option '{key}'", option.go, ("options", key, "go"))
             for key, option in self.options.items()
+        ]
+        edges += [
+            Edge(f"shortcut {index + 1}", shortcut.go, ("shortcuts", index, "go"))
+            for index, shortcut in enumerate(self.shortcuts)
         ]
         if self.operator is not None:
             edges.append(Edge("operator", self.operator, ("operator",)))
@@ -264,12 +308,6 @@ class DialNode(Node):
         return [] if self.on_fail is None else [Edge("on_fail", self.on_fail, ("on_fail",))]
 
 
-def normalise_speech(text: str) -> str:
-    """Lower-case, ``ё`` → ``е``, punctuation dropped: how spoken keywords are compared."""
-    cleaned = "".join(ch if ch.isalnum() or ch.isspace() else " " for ch in text.lower())
-    return " ".join(cleaned.replace("ё", "е").split())
-
-
 NODE_KINDS: dict[str, type[Node]] = {}
 
 
@@ -280,5 +318,14 @@ def register_node_kind(cls: type[Node]) -> type[Node]:
     return cls
 
 
-for _cls in (PromptNode, GotoNode, HangupNode, ScheduleNode, MenuNode, QueueNode, DialNode):
+for _cls in (
+    PromptNode,
+    GotoNode,
+    HangupNode,
+    ScheduleNode,
+    LineNode,
+    MenuNode,
+    QueueNode,
+    DialNode,
+):
     register_node_kind(_cls)

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ivr.flows.model import WEEKDAYS, Defaults, Flow, Profile, parse_ranges, parse_weekdays
-from ivr.flows.nodes import NODE_KINDS, Node, prompt_fields, split_prompt_ref
+from ivr.flows.nodes import NODE_KINDS, SUPPORT_EMAIL, Node, prompt_fields, split_prompt_ref
 from ivr.flows.problems import Problem
 from ivr.flows.yamlio import LocatedList, LocatedMap, line_of, parse_yaml
 
@@ -334,6 +334,12 @@ def _prompts_spoken(flow: Flow) -> set[tuple[str, str]]:
     for ref in refs:
         prompt_id, fixed = split_prompt_ref(ref)
         spoken.update((lang, prompt_id) for lang in ([fixed] if fixed else flow.languages))
+    # A text naming {support_email} needs the prompt that holds the address.
+    if any(
+        "{" + SUPPORT_EMAIL + "}" in flow.prompts.get(lang, {}).get(prompt_id, "")
+        for lang, prompt_id in spoken
+    ):
+        spoken.update((lang, SUPPORT_EMAIL) for lang in flow.prompts)
     return spoken
 
 

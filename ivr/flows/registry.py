@@ -21,6 +21,7 @@ from ivr.flows.model import Flow
 from ivr.flows.problems import FlowError, Problem
 from ivr.flows.reader import FlowSource, PromptCatalog, read_flow, read_prompts
 from ivr.flows.validate import validate_flow
+from ivr.flows.words import ExactWords, Lemmatizer
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,12 @@ def read_prompt_catalogs(prompts_dir: Path) -> tuple[dict[str, PromptCatalog], l
     return catalogs, problems
 
 
-def load_flow_set(paths: Iterable[Path], prompts_dir: Path) -> tuple[FlowSet | None, list[Problem]]:
-    """Read and validate flows together; a set with any problem is not returned."""
+def load_flow_set(
+    paths: Iterable[Path], prompts_dir: Path, words: Lemmatizer | None = None
+) -> tuple[FlowSet | None, list[Problem]]:
+    """Read and validate flows together; a set with any problem is not returned. Keywords are
+    heard through ``words`` (the server's dictionary; None: words compared as written)."""
+    lemmatizer = words or ExactWords()
     problems: list[Problem] = []
     catalogs, found = read_prompt_catalogs(prompts_dir)
     problems += found
@@ -94,6 +99,7 @@ def load_flow_set(paths: Iterable[Path], prompts_dir: Path) -> tuple[FlowSet | N
         problems += found
         if flow is None or source is None:
             continue
+        flow.use_words(lemmatizer)
         problems += validate_flow(flow, source, catalogs)
         if flow.name in flows:
             other = sources[flow.name]
@@ -144,12 +150,14 @@ class FlowRegistry:
         marker_dir: Path | None = None,
         snapshots: SnapshotLoader | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        words: Lemmatizer | None = None,
     ) -> None:
         self.flows_dir = flows_dir
         self.prompts_dir = prompts_dir
         self.interval = interval
         self.marker = (marker_dir / RELOAD_MARKER) if marker_dir is not None else None
         self._snapshots = snapshots
+        self.words = words or ExactWords()
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._current: FlowSet | None = None
@@ -174,7 +182,7 @@ class FlowRegistry:
         """The first load: a broken flow refuses to start (``FlowError``)."""
         with self._lock:
             signature = self._files_signature()
-            flow_set, problems = load_flow_set([self.flows_dir], self.prompts_dir)
+            flow_set, problems = load_flow_set([self.flows_dir], self.prompts_dir, self.words)
             if flow_set is None:
                 raise FlowError(problems)
             self._install(flow_set, signature)
@@ -187,7 +195,7 @@ class FlowRegistry:
             return self._reload_locked(self._files_signature())
 
     def _reload_locked(self, signature: tuple[tuple[str, int, int], ...]) -> list[Problem]:
-        flow_set, problems = load_flow_set([self.flows_dir], self.prompts_dir)
+        flow_set, problems = load_flow_set([self.flows_dir], self.prompts_dir, self.words)
         self._signature = signature
         if flow_set is None:
             if problems != self.last_problems:
@@ -242,7 +250,7 @@ class FlowRegistry:
         snapshot = self._snapshots(version)
         if snapshot is None:
             return None
-        flow = Flow.from_snapshot(snapshot)
+        flow = Flow.from_snapshot(snapshot).use_words(self.words)
         with self._lock:
             self._versions[version] = flow
         return flow

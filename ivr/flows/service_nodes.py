@@ -96,6 +96,8 @@ class RequestStatusNode(Node):
     overdue: PromptList = Field(default_factory=lambda: ["status_overdue_offer"])
     escalated: PromptList = Field(default_factory=lambda: ["status_escalated"])
     due: PromptList = Field(default_factory=lambda: ["status_due"])
+    # A deadline already past: never told in the future tense.
+    due_passed: PromptList = Field(default_factory=lambda: ["status_due_passed"])
     # Request status code → the prompt that names it.
     status_texts: dict[str, str] = Field(
         default_factory=lambda: {

@@ -8,9 +8,11 @@ misread, duplicate keywords and prompts missing in a language.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable
 
+from ivr.domain.phones import to_e164
 from ivr.flows.caller_rules import check_caller_rules
 from ivr.flows.model import Defaults, Flow
 from ivr.flows.nodes import (
@@ -19,12 +21,16 @@ from ivr.flows.nodes import (
     KEYPAD_KEYS,
     OPERATOR_KEY,
     REPEAT_KEY,
+    SUPPORT_EMAIL,
+    LineNode,
     MenuNode,
+    SpokenChoice,
     prompt_fields,
     split_prompt_ref,
 )
 from ivr.flows.problems import Problem
-from ivr.flows.reader import FlowSource, PromptCatalog
+from ivr.flows.reader import FlowSource, NodeSource, PromptCatalog
+from ivr.flows.words import Phrase, same_phrase
 from ivr.flows.yamlio import LocatedList, LocatedMap
 
 _YAML11_TYPES = {"bool": "a yes/no value", "int": "a number", "float": "a number"}
@@ -40,6 +46,7 @@ def validate_flow(
         # The graph checks below would only repeat the broken links in other words.
         return problems
     problems += _check_menus(flow, source)
+    problems += _check_line_branches(flow, source)
     problems += _check_reachable(flow, source)
     loop_problems, in_loops = _check_loops(flow, source)
     problems += loop_problems
@@ -110,6 +117,27 @@ def _check_links(flow: Flow, source: FlowSource) -> list[Problem]:
     return problems
 
 
+def _check_line_branches(flow: Flow, source: FlowSource) -> list[Problem]:
+    """A ``line`` node branches only on numbers the flow serves: any other is never dialled."""
+    served = {to_e164(number) for number in flow.lines}
+    problems = []
+    for node_id, node in flow.nodes.items():
+        if not isinstance(node, LineNode):
+            continue
+        where = source.nodes[node_id]
+        for number in node.lines:
+            if to_e164(number) not in served:
+                problems.append(
+                    Problem(
+                        where.path,
+                        where.line("lines", number),
+                        f"node '{node_id}': '{number}' is not one of the flow's lines "
+                        f"({', '.join(flow.lines) or 'none'})",
+                    )
+                )
+    return problems
+
+
 def _check_menus(flow: Flow, source: FlowSource) -> list[Problem]:
     problems = []
     for node_id, node in flow.nodes.items():
@@ -121,7 +149,6 @@ def _check_menus(flow: Flow, source: FlowSource) -> list[Problem]:
             options_tree.key_implicit_types if isinstance(options_tree, LocatedMap) else {}
         )
         as_yaml11: dict[str, str] = {}
-        keyword_owner: dict[tuple[str, str], str] = {}
         for key, option in node.options.items():
             line = where.line("options", key)
             yaml_type = implicit_types.get(key)
@@ -165,20 +192,6 @@ def _check_menus(flow: Flow, source: FlowSource) -> list[Problem]:
                         f"node '{node_id}': '*' always repeats the menu and cannot be an option",
                     )
                 )
-            for lang, words in option.keywords.items():
-                for word in words:
-                    owner = _keyword_owner(keyword_owner, lang, word)
-                    if owner is not None:
-                        problems.append(
-                            Problem(
-                                where.path,
-                                where.line("options", key, "keywords"),
-                                f"node '{node_id}': keyword '{word}' is used by options "
-                                f"'{owner}' and '{key}'",
-                            )
-                        )
-                    else:
-                        keyword_owner[(lang, word)] = key
             if option.lang is not None and option.lang not in flow.languages:
                 problems.append(
                     Problem(
@@ -188,6 +201,7 @@ def _check_menus(flow: Flow, source: FlowSource) -> list[Problem]:
                         f"which the flow does not offer ({', '.join(flow.languages)})",
                     )
                 )
+        problems += _check_keywords(flow, node_id, node, where)
         if menu_operator(flow, node) is None:
             problems.append(
                 Problem(
@@ -338,15 +352,48 @@ def _check_ends(flow: Flow, source: FlowSource, skip: set[str]) -> list[Problem]
     ]
 
 
-def _keyword_owner(owners: dict[tuple[str, str], str], lang: str, word: str) -> str | None:
-    """The option that already has ``word`` in ``lang`` (a keyword for every language clashes
-    with the same word in any one)."""
-    for (other_lang, other_word), key in owners.items():
-        if other_word != word:
-            continue
-        if other_lang == lang or ANY_LANGUAGE in (lang, other_lang):
-            return key
-    return None
+def _check_keywords(flow: Flow, node_id: str, node: MenuNode, where: NodeSource) -> list[Problem]:
+    """Two choices of one menu must not listen for the same words: compared as lemmas, so
+    «забыл пароль» and «забыть пароли» are the same phrase (a keyword for every language
+    clashes with one in any language)."""
+    problems = []
+    words = flow.words
+    seen: list[tuple[str, Phrase, str, str]] = []  # language, phrase, owner, as written
+    choices: list[tuple[str, tuple[str | int, ...], SpokenChoice]] = [
+        (f"option '{key}'", ("options", key, "keywords"), option)
+        for key, option in node.options.items()
+    ] + [
+        (f"shortcut {index + 1}", ("shortcuts", index, "keywords"), shortcut)
+        for index, shortcut in enumerate(node.shortcuts)
+    ]
+    for owner, loc, choice in choices:
+        for lang, texts in choice.keywords.items():
+            for text in texts:
+                phrase = words.phrase(text)
+                clash = next(
+                    (
+                        (other_owner, other_text)
+                        for other_lang, other, other_owner, other_text in seen
+                        if ANY_LANGUAGE in (lang, other_lang) or lang == other_lang
+                        if same_phrase(phrase, other)
+                    ),
+                    None,
+                )
+                if clash is not None:
+                    same = "" if clash[1] == text else f" (as '{clash[1]}')"
+                    if clash[0] == owner:
+                        message = f"{owner} has keyword '{text}' twice{same}"
+                    else:
+                        message = (
+                            f"keyword '{text}' is used by {clash[0]}{same} and {owner}: "
+                            "a caller saying it could mean either"
+                        )
+                    problems.append(
+                        Problem(where.path, where.line(*loc), f"node '{node_id}': {message}")
+                    )
+                else:
+                    seen.append((lang, phrase, owner, text))
+    return problems
 
 
 def _check_prompts(
@@ -362,6 +409,8 @@ def _check_prompts(
                     f"the flow offers language '{lang}' but there is no prompts/{lang}.yaml",
                 )
             )
+    # Text messages show Latin letters as they are; only voices misread them.
+    texted = {pid for node in flow.nodes.values() for pid in getattr(node, "sms", [])}
     for owner, path, line, ref in _prompt_refs(flow, source):
         prompt_id, fixed = split_prompt_ref(ref)
         if fixed is not None and fixed not in prompts:
@@ -376,10 +425,35 @@ def _check_prompts(
             continue
         for lang in [fixed] if fixed else flow.languages:
             catalog = prompts.get(lang)
+            latin = _latin_for_a_voice(lang, catalog.texts.get(prompt_id, "") if catalog else "")
+            if latin and prompt_id not in texted:
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        f"{owner}: prompt '{prompt_id}' has Latin letters ('{latin}') that the "
+                        f"{lang} voice would misread; write them as it should say them "
+                        "(«пэ-дэ-эф»), or name the address as {support_email}",
+                    )
+                )
             if catalog is not None and prompt_id not in catalog.texts:
                 problems.append(
                     Problem(
                         path, line, f"{owner}: prompt '{prompt_id}' has no text in {catalog.path}"
+                    )
+                )
+            elif (
+                catalog is not None
+                and SUPPORT_EMAIL in _value_names(catalog.texts[prompt_id])
+                and "@" not in flow.prompt_text(lang, SUPPORT_EMAIL)
+            ):
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        f"{owner}: prompt '{prompt_id}' names {{{SUPPORT_EMAIL}}}, but no "
+                        f"prompt '{SUPPORT_EMAIL}' holds an e-mail address (write it once, in "
+                        f"prompts/{flow.languages[0]}.yaml)",
                     )
                 )
         text = prompts[fixed].texts.get(prompt_id, "") if fixed else ""
@@ -394,6 +468,20 @@ def _check_prompts(
                 )
             )
     return problems
+
+
+# Languages whose voices read Cyrillic only: Latin letters in their prompts come out wrong.
+_CYRILLIC_VOICES = frozenset({"ru"})
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z.@]*")
+_VALUE = re.compile(r"\{[^{}]*\}")
+
+
+def _latin_for_a_voice(lang: str, text: str) -> str:
+    """The first Latin word of a prompt a Cyrillic voice says (``{values}`` aside), or ""."""
+    if lang not in _CYRILLIC_VOICES:
+        return ""
+    found = _LATIN_WORD.search(_VALUE.sub("", text))
+    return found.group(0) if found else ""
 
 
 def _value_names(text: str) -> set[str]:

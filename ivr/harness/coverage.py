@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ivr.engine.handlers import speech_option
+from ivr.engine.handlers import speech_choice
 from ivr.flows.model import Flow
-from ivr.flows.nodes import MenuNode, normalise_speech
+from ivr.flows.nodes import MenuNode
+from ivr.flows.words import spoken_key
 from ivr.harness.local import CallRecord
 
 
@@ -62,7 +63,12 @@ def option_chosen(flow: Flow, menu: MenuNode, entry: dict[str, object]) -> str |
     if kind == "speech":
         # The engine's own rule, so coverage counts what a call really chose (the call log
         # does not keep the language, so every language's keywords count).
-        return speech_option(menu, normalise_speech(value))
+        heard = flow.words.heard(value)
+        choice = speech_choice(flow, menu, heard, None)
+        if choice is not None:
+            return choice.key
+        said = [spoken_key(heard, lang) for lang in flow.languages]
+        return next((key for key in said if key is not None and key in menu.options), None)
     return None
 
 

@@ -17,6 +17,7 @@ from ivr.services.actions import default_actions
 from ivr.services.calls import ActionTable, CallService
 from ivr.services.fallback import Fallback
 from ivr.services.voicemails import VoicemailStore
+from ivr.speech.lemmas import dictionary_words
 from ivr.speech.recognizer import Recognizer, VoskRecognizer, load_model_from_env
 from ivr.store.db import Database
 from ivr.telephony.recordings import RecordingFetcher
@@ -63,6 +64,7 @@ def create_app(
         interval=settings.reload_interval,
         marker_dir=settings.var_dir,
         snapshots=lambda version: _load_snapshot(db, version),
+        words=dictionary_words(),
     )
     registry.load()
     renderer = TwimlRenderer(

@@ -7,6 +7,7 @@ import pytest
 from ivr.domain.spoken import (
     Gender,
     digits_in_groups,
+    email_in_words,
     group_sizes,
     number_words_ru,
     phone_in_groups,
@@ -288,3 +289,25 @@ def test_phone_in_groups_rejects_non_e164(bad: str) -> None:
 def test_phone_in_groups_rejects_unknown_language() -> None:
     with pytest.raises(ValueError, match="language"):
         phone_in_groups("+79161234567", lang="de")
+
+
+@pytest.mark.parametrize(
+    ("address", "lang", "words"),
+    [
+        ("support@gosuslugi.ru", "ru", "суппорт собака госуслуги точка ру"),
+        ("support@gosuslugi.ru", "en", "support at gosuslugi dot R U"),
+        (
+            "Podderzhka-24@gosuslugi.ru",
+            "ru",
+            "поддержка дефис два четыре собака госуслуги точка ру",
+        ),
+        (
+            "help_desk@zhkkh.example.com",
+            "ru",
+            "хелп нижнее подчёркивание деск собака жкх точка ексампле точка ком",
+        ),
+        ("info0@mail.de", "en", "info zero at mail dot D E"),
+    ],
+)
+def test_an_email_address_is_said_in_words(address: str, lang: str, words: str) -> None:
+    assert email_in_words(address, lang) == words

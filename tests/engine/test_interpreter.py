@@ -13,7 +13,7 @@ from ivr.engine.interpreter import MAX_HOPS, EngineError, Turn, advance, new_sta
 from ivr.engine.state import CallState, Event
 from ivr.engine.steps import Enqueue, Gather, Hangup, Pause, Say, Step
 from ivr.flows.model import Flow
-from ivr.flows.nodes import MenuNode
+from tests.support.hints import AFTER_HOURS_HINTS, MAIN_HINTS, TECH_HINTS
 
 
 def msk(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -30,8 +30,13 @@ TIP_SMS = (
 )
 
 
+# The support address as the Russian voice says it ({support_email} in the prompt texts).
+SUPPORT_EMAIL_SAID = "суппорт собака госуслуги точка ру"
+
+
 def say(flow: Flow, prompt_id: str, rate: str | None = None) -> Say:
-    return Say(flow.prompt_text("ru", prompt_id), "ru", prompt_id=prompt_id, rate=rate)
+    text = flow.prompt_text("ru", prompt_id).replace("{support_email}", SUPPORT_EMAIL_SAID)
+    return Say(text, "ru", prompt_id=prompt_id, rate=rate)
 
 
 def slow(flow: Flow, prompt_id: str) -> Say:
@@ -43,13 +48,13 @@ def greeting(flow: Flow) -> list[Step]:
     return [say(flow, "welcome"), say(flow, "recording_notice"), say(flow, "no_passwords")]
 
 
+HINTS = {"main_menu": MAIN_HINTS, "tech_menu": TECH_HINTS, "after_hours_menu": AFTER_HOURS_HINTS}
+
+
 def menu(flow: Flow, node_id: str, slowly: bool = False) -> Gather:
-    """The Gather of a hotline menu: its prompt, keys and speech, hinted with every option
-    keyword and then the flow's operator keywords. ``slowly``: in the slow profile, which
-    speaks at 80 %, says the menu twice with a pause and waits 12 s."""
-    node = flow.nodes[node_id]
-    assert isinstance(node, MenuNode)
-    keywords = [word for option in node.options.values() for word in option.keywords_for("ru")]
+    """The Gather of a hotline menu: its prompt, keys and speech, with the hints above.
+    ``slowly``: in the slow profile, which speaks at 80 %, says the menu twice with a pause
+    and waits 12 s."""
     prompts: tuple[Say | Pause, ...] = (say(flow, node_id),)
     if slowly:
         prompts = (slow(flow, node_id), Pause(2), slow(flow, node_id))
@@ -60,7 +65,7 @@ def menu(flow: Flow, node_id: str, slowly: bool = False) -> Gather:
         speech=True,
         timeout=12 if slowly else 6,
         num_digits=1,
-        hints=(*keywords, *flow.defaults.operator_keywords),
+        hints=tuple(HINTS[node_id].split(", ")),
     )
 
 

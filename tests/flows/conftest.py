@@ -15,6 +15,7 @@ from ivr.flows.model import Flow
 from ivr.flows.problems import Problem
 from ivr.flows.reader import PromptCatalog, read_flow, read_prompts
 from ivr.flows.validate import validate_flow
+from ivr.speech.lemmas import dictionary_words
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
@@ -42,6 +43,8 @@ def read_and_validate(path: Path, root: Path) -> tuple[Flow | None, list[str]]:
     flow, source, found = read_flow(path, catalogs, path.relative_to(root).as_posix())
     problems += found
     if flow is not None and source is not None:
+        # Keywords heard through the server's own dictionary, as the registry does.
+        flow.use_words(dictionary_words())
         problems += validate_flow(flow, source, catalogs)
     return flow, [str(problem) for problem in sorted(problems)]
 

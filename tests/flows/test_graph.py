@@ -132,8 +132,12 @@ def test_hotline_dot_has_every_node_menu_keys_and_schedule_branches(hotline: Flo
     dot = to_dot(hotline)
     assert _node_ids_in(dot) == {*hotline.nodes, "_start"}
     assert '_start -> greeting [color="#333333" penwidth=1.5]' in dot
-    assert 'main_menu -> tech_menu [label="1 · техни, не работает"' in dot
-    assert 'tech_menu -> main_menu [label="9 · главное меню, назад"' in dot
+    # The first keywords on the edge, then "…"; a shortcut's words on an edge of their own.
+    assert (
+        'main_menu -> tech_menu [label="1 · технический,\\nтехподдержка, ошибка, сбой,\\n…"' in dot
+    )
+    assert 'main_menu -> tip_login [label="said · пароль, логин, не\\nмогу войти' in dot
+    assert 'tech_menu -> main_menu [label="9 · главное меню, назад,\\nвернуться"' in dot
     # 0 and failure: both to the flow's operator, drawn as one dashed edge.
     assert 'main_menu -> operator [label="0 · operator\\nfailure"' in dot
     # The after-hours menu sets its own operator (no one works: a prompt, then the menu).
@@ -238,7 +242,7 @@ def test_graph_prints_dot_for_a_flow_name(deployment: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("digraph hotline {")
     assert 'label="parts/topics.yaml"' in result.stdout
-    assert 'main_menu -> tech_menu [label="1 · техни, не работает"' in result.stdout
+    assert 'main_menu -> tech_menu [label="1 · технический,\\nтехподдержка' in result.stdout
     again = CliRunner().invoke(main, ["graph", "flows/hotline.yaml"])
     assert again.exit_code == 0, again.output
     assert again.stdout == result.stdout
@@ -261,7 +265,7 @@ def test_graph_writes_svg_and_png(deployment: Path) -> None:
     svg = (deployment / "hotline.svg").read_text(encoding="utf-8")
     assert "<svg" in svg
     assert "main_menu" in svg
-    assert "техни, не работает" in svg
+    assert "техподдержка, ошибка, сбой," in svg
     result = CliRunner().invoke(main, ["graph", "hotline", "--output", "hotline.png"])
     assert result.exit_code == 0, result.output
     assert (deployment / "hotline.png").read_bytes().startswith(b"\x89PNG")

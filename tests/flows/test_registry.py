@@ -9,6 +9,7 @@ import pytest
 
 from ivr.flows.problems import FlowError
 from ivr.flows.registry import FlowRegistry, load_flow_set
+from ivr.speech.lemmas import dictionary_words
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -103,3 +104,21 @@ def test_old_versions_come_from_the_snapshot_store(deployment: Path) -> None:
     )
     assert fresh.version(flow.version) == flow
     assert fresh.version("0" * 16) is None
+
+
+def test_flows_hear_keywords_through_the_registrys_dictionary_old_versions_too(
+    deployment: Path,
+) -> None:
+    words = dictionary_words()
+    reg = FlowRegistry(deployment / "flows", deployment / "prompts", interval=0, words=words)
+    flow = reg.load().flows["hotline"]
+    assert flow.words.lemmatizer is words
+    store = {flow.version: flow.to_snapshot()}
+    fresh = FlowRegistry(
+        deployment / "flows", deployment / "prompts", snapshots=store.get, words=words
+    )
+    old = fresh.version(flow.version)
+    assert old is not None and old.words.lemmatizer is words
+    # The dictionary is not the flow's data: same version, snapshot and equality.
+    assert old == flow and old.version == flow.version
+    assert old.to_snapshot() == flow.to_snapshot()

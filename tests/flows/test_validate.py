@@ -102,9 +102,13 @@ CASES = [
     pytest.param(
         "invalid/duplicate_keyword.yaml",
         [
-            # «Совет» and «совет» are the same word once normalised.
-            "invalid/duplicate_keyword.yaml:11: node 'menu': keyword 'совет' is used by "
-            "options '1' and '2'"
+            # «Советы» is «совет» in its dictionary form; «пароли забыла» is «забыл пароль»
+            # in other forms and order: the same words to a caller.
+            "invalid/duplicate_keyword.yaml:11: node 'menu': keyword 'советы' is used by "
+            "option '1' (as 'совет') and option '2': a caller saying it could mean either",
+            "invalid/duplicate_keyword.yaml:14: node 'menu': keyword 'пароли забыла' is used "
+            "by option '1' (as 'забыл пароль') and shortcut 1: a caller saying it could mean "
+            "either",
         ],
         id="duplicate-keyword",
     ),
@@ -114,9 +118,25 @@ CASES = [
             # 'tip' in English for 1 and in Russian for 2 is no clash; 'sms' in every language
             # for 1 and in English for 2 is.
             "invalid/duplicate_keyword_by_language.yaml:13: node 'menu': keyword 'sms' is used "
-            "by options '1' and '2'"
+            "by option '1' and option '2': a caller saying it could mean either"
         ],
         id="duplicate-keyword-across-languages",
+    ),
+    pytest.param(
+        "invalid/voice_words.yaml",
+        [
+            # A line node branching on a number the flow does not serve (never dialled) …
+            "invalid/voice_words.yaml:11: node 'centre': '8 812 000-00-02' is not one of the "
+            "flow's lines (+74950000001)",
+            # … Latin letters the Russian voice would say, and an address nowhere written.
+            "invalid/voice_words.yaml:12: node 'tip': prompt 'latin_tip' has Latin letters "
+            "('PDF') that the ru voice would misread; write them as it should say them "
+            "(«пэ-дэ-эф»), or name the address as {support_email}",
+            "invalid/voice_words.yaml:13: node 'mail': prompt 'mail_tip' names "
+            "{support_email}, but no prompt 'support_email' holds an e-mail address (write it "
+            "once, in prompts/ru.yaml)",
+        ],
+        id="voice-words",
     ),
     pytest.param(
         "invalid/bad_menu_keys.yaml",
@@ -144,7 +164,7 @@ CASES = [
             "in 'de' but there is no prompts/de.yaml",
             "invalid/fixed_language_prompts.yaml:23: node 'bye': prompt 'named@en' names {name}, "
             "which is kept in the call's language; a prompt said in a fixed language may name "
-            "only {next_opening}",
+            "only {next_opening}, {support_email}",
         ],
         id="prompt-in-a-fixed-language-missing",
     ),

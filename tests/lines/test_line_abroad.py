@@ -17,7 +17,6 @@ from tests.lines.conftest import (
     EN,
     HEAD,
     LINES,
-    MAIN_HINTS,
     MAIN_MENU,
     NO_PASSWORDS,
     RECORDED,
@@ -29,21 +28,26 @@ from tests.lines.conftest import (
     say,
     spoken,
 )
+from tests.support.hints import MAIN_HINTS
 
 ABROAD = LINES["abroad"][0]
 FOREIGN = "+447700900123"
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 # An English caller is heard in English: the English keywords, then the operator words.
 EN_HINTS = (
-    "technical, not working, error, broken, sign in, log in, login, password, access, blocked, "
-    "account, service, document, status, request, application, pay, paid, refund, money, fee, "
-    "complain, suggest, other, chat, mail, оператор, специалист, человек, operator, agent"
+    "technical, not working, does not work, error, broken, website, blocked, account, access, "
+    "service, document, status, request, application, application status, pay, payment, "
+    "refund, money, fee, something else, other, password, sign in, log in, login, sms, "
+    "text message, code, 500, 502, error 500, error 502, file, upload, complaint, complain, "
+    "suggestion, overdue, chat, email, e mail, app, contact, operator, agent, person, human, "
+    "specialist, one, two, three, four, five, six, zero"
 )
 EN_MAIN_MENU = (
-    "Please choose a topic. For technical problems with the portal, press 1. Signing in and "
-    "restoring access to your account, press 2. Questions about services and documents, 3. "
-    "The status of a request, 4. Payments and refunds, 5. Complaints, suggestions and other "
-    "ways to contact us, 6. To speak to a specialist, press 0. To repeat, press star."
+    "Please choose a topic. For technical problems, press 1. For signing in or account "
+    "access, press 2. For services and documents, press 3. For the status of a request, "
+    "press 4. For payments and refunds, press 5. For complaints, suggestions or other ways "
+    "to reach us, press 6. To speak to a specialist, press 0. To repeat these options, "
+    "press star."
 )
 
 
@@ -52,6 +56,25 @@ def english(phone: PhoneFactory, caller: str = FOREIGN) -> Phone:
     call.dial()
     call.press("2")
     return call
+
+
+def imported_request(app: Flask, number: str, due_at: datetime, next_step: str = "") -> None:
+    """A request in work, loaded from the back office on 2 November."""
+    with app.extensions["ivr"].db.transaction() as session:
+        session.add(
+            Request(
+                number=number,
+                category="services",
+                status="in_work",
+                source="import",
+                created_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+                due_at=due_at,
+                next_step=next_step,
+                caller="",
+                line="",
+                call_sid="",
+            )
+        )
 
 
 def book_a_callback_in_english(phone: PhoneFactory) -> Phone:
@@ -92,7 +115,7 @@ def test_russian_choice_gives_the_main_menu_in_russian(phone: PhoneFactory) -> N
         HEAD
         + say(RECORDED)
         + say(NO_PASSWORDS)
-        + gather(2, say(MAIN_MENU), hints=MAIN_HINTS + ", operator, agent")
+        + gather(2, say(MAIN_MENU), hints=MAIN_HINTS)
         + "</Response>"
     )
 
@@ -231,21 +254,7 @@ def test_status_of_an_existing_request_is_all_in_english(app: Flask, phone: Phon
 def test_a_back_office_next_step_is_said_only_in_the_callers_language(
     app: Flask, phone: PhoneFactory, next_step: str, heard: str
 ) -> None:
-    with app.extensions["ivr"].db.transaction() as session:
-        session.add(
-            Request(
-                number="5551234",
-                category="services",
-                status="in_work",
-                source="import",
-                created_at=datetime(2026, 11, 10, 9, 0, tzinfo=UTC),
-                due_at=datetime(2026, 11, 30, 15, 0, tzinfo=UTC),
-                next_step=next_step,
-                caller="",
-                line="",
-                call_sid="",
-            )
-        )
+    imported_request(app, "5551234", datetime(2026, 11, 30, 15, 0, tzinfo=UTC), next_step)
     call = english(phone)
     call.press("4")
     call.press("5551234#")
@@ -287,3 +296,19 @@ def test_a_callback_booked_in_english_remembers_the_language(
     book_a_callback_in_english(phone)
     with app.extensions["ivr"].db.sessions() as session:
         assert session.scalars(select(Callback.lang)).all() == ["en"]
+
+
+def test_an_overdue_request_hears_its_deadline_in_the_past_tense(
+    app: Flask, phone: PhoneFactory
+) -> None:
+    # Due on 20 November; the call is on the 25th.
+    imported_request(app, "5557777", datetime(2026, 11, 20, 15, 0, tzinfo=UTC))
+    call = english(phone)
+    call.press("4")
+    call.press("5557777#")
+    assert spoken(call.press("1")) == [
+        "Request five five five, seven seven, seven seven. Status: in progress.",
+        "The answer was due by November twentieth.",
+        "We are sorry for the delay. If you would like a senior specialist to follow up on "
+        "your request and call you back, press 1. To continue, press 2.",
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ivr.flows.model import Flow
-from ivr.flows.nodes import MenuNode
+from ivr.flows.nodes import SUPPORT_EMAIL, LineNode, MenuNode, PromptNode
 from ivr.flows.registry import FlowSet, load_flow_set
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,6 +118,13 @@ def test_every_greeting_warns_about_passwords(shipped: FlowSet) -> None:
         if isinstance(first, MenuNode):
             # The language choice comes first; the greeting is right after it.
             said = list(flow.nodes[next(iter(first.options.values())).go].say)
+        if isinstance(first, LineNode):
+            # Each centre's own welcome, then the common greeting: every branch warns.
+            for welcome_id in first.lines.values():
+                welcome = flow.nodes[welcome_id]
+                assert isinstance(welcome, PromptNode)
+                assert "no_passwords" in [*welcome.say, *flow.nodes[welcome.next].say]
+            continue
         if flow.name == "hard_of_hearing":
             # Kept to the point by voice; the SMS sent at once says it instead.
             sms = flow.prompt_text("ru", "text_alternative_sms")
@@ -129,8 +136,9 @@ def test_every_greeting_warns_about_passwords(shipped: FlowSet) -> None:
 def test_english_prompts_of_the_abroad_line_are_english(shipped: FlowSet) -> None:
     abroad = shipped.flows["abroad"]
     english = abroad.prompts["en"]
-    # Everything in both languages, and the offer of English said only in English.
-    assert set(english) == {*abroad.prompts["ru"], "for_english"}
+    # Everything in both languages, and the offer of English said only in English; the
+    # support address is written once (prompts/ru.yaml) for both.
+    assert set(english) == {*abroad.prompts["ru"], "for_english"} - {SUPPORT_EMAIL}
     for prompt_id, text in english.items():
         assert not re.search(r"[А-Яа-яЁё]", text), prompt_id
     assert "English" not in abroad.prompts["ru"]["language_choice"]

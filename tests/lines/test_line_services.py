@@ -86,7 +86,7 @@ def test_hard_of_hearing_who_leaves_the_queue_gets_the_channels(phone: PhoneFact
     call = phone(LINES["hard_of_hearing"][0])
     call.dial()
     body = call.left_queue("queue-full")
-    assert "support собака gosuslugi точка ru" in spoken(body)[0]
+    assert "суппорт собака госуслуги точка ру" in spoken(body)[0]
     assert body.endswith(slow(GOODBYE) + "<Hangup /></Response>")
 
 
@@ -120,7 +120,7 @@ def test_accessible_text_alternative_to_a_landline_is_not_sent(phone: PhoneFacto
     body = accessible(phone, caller="+74951112233").press("3")
     assert spoken(body)[0] == (
         "К сожалению, отправить СМС не получилось. Напишите нам в чат на портале Госуслуги "
-        "или на почту: support собака gosuslugi точка ru."
+        "или на почту: суппорт собака госуслуги точка ру."
     )
     assert "<Gather" in body
 
@@ -228,7 +228,7 @@ def test_site_help_caller_who_cannot_be_called_back_hears_the_channels(
     for _ in range(2):
         assert "<Gather" in call.press("123#")
     body = call.press("123#")
-    assert "support собака gosuslugi точка ru" in body
+    assert "суппорт собака госуслуги точка ру" in body
     assert body.endswith(say(GOODBYE) + "<Hangup /></Response>")
 
 

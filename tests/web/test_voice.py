@@ -41,10 +41,11 @@ def test_after_hours_call_hears_next_opening_and_the_options(
         HEAD
         + GREETING
         + say("Сейчас линия не работает. Мы откроемся завтра в восемь часов.")
-        + '<Gather action="https://ivr.example.test/voice/step?turn=1" hints="сообщени, '
-        "голосов, запис, перезвон, "
-        "обратн, звонок, статус, обращени, заявк, чат, почт, приложени, связ, оператор, "
-        'специалист, человек" input="dtmf speech" language="ru-RU" method="POST" '
+        + '<Gather action="https://ivr.example.test/voice/step?turn=1" hints="сообщение, '
+        "голосовое сообщение, оставить сообщение, записать, перезвонить, обратный звонок, "
+        "звонок, статус, обращение, заявка, чат, почта, приложение, связь, способ связи, "
+        "оператор, специалист, сотрудник, консультант, человек, один, два, три, четыре, "
+        'ноль" input="dtmf speech" language="ru-RU" method="POST" '
         'numDigits="1" speechTimeout="auto" timeout="6">'
         + say(
             "Оставить голосовое сообщение — нажмите 1. Заказать обратный звонок в рабочее "
@@ -71,7 +72,7 @@ def test_after_hours_silence_ends_with_channels_and_goodbye(
         f'<Say {VOICE}><prosody rate="80%">Спасибо за звонок. До свидания!</prosody></Say>'
         "<Hangup /></Response>"
     )
-    assert "support собака gosuslugi точка ru" in last
+    assert "суппорт собака госуслуги точка ру" in last
 
 
 def test_forged_or_missing_signature_is_refused_and_nothing_runs(

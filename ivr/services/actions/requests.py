@@ -44,6 +44,7 @@ class LookupRequest:
             "due": date_words(due, ctx.state.lang) if due else "",
             "next_step": info.next_step,
             "overdue": info.is_overdue(ctx.now),
+            "due_passed": info.due_at is not None and info.due_at < ctx.now,
         }
 
 
