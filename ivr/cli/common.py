@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from pathlib import Path
 from typing import Any
@@ -20,3 +21,11 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings.from_environ(os.environ, env_file=ENV_FILE, **overrides)
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from exc
+
+
+def cli_actor() -> str:
+    """Who a change made on the command line is recorded as: ``cli:<system user>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in a container: still say it was the command line
+        return "cli"
