@@ -30,6 +30,9 @@ ACCOUNT_SID = "AC" + "0" * 32
 PUBLIC_URL = "https://ivr.example.test"
 POSTGRES_URL = os.environ.get("IVR_TEST_DATABASE_URL", "")
 
+# Variables for the test run itself, not settings of the app: kept.
+TEST_VARIABLES = ("IVR_TEST_DATABASE_URL", "IVR_SCREENSHOT_DIR")
+
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
@@ -37,7 +40,7 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 def _no_outside_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests build their settings themselves: nothing leaks in from the shell or CI."""
     for name in list(os.environ):
-        if name.startswith(("IVR_", "TWILIO_")) and name != "IVR_TEST_DATABASE_URL":
+        if name.startswith(("IVR_", "TWILIO_")) and name not in TEST_VARIABLES:
             monkeypatch.delenv(name)
 
 

@@ -15,7 +15,9 @@ from werkzeug.test import TestResponse
 from ivr.services.console import accounts
 
 PASSWORD = "correct horse battery"
-_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+_TOKEN = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_token(page: TestResponse | str) -> str:
