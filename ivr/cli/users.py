@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ivr.cli.common import cli_actor, load_settings
 from ivr.domain.schedule import MOSCOW
 from ivr.services.console import accounts, audit
-from ivr.services.console.accounts import ROLES, AccountError
+from ivr.services.console.accounts import ROLE_NAMES, ROLES, AccountError
 from ivr.store.db import Database
 
 
@@ -41,7 +41,12 @@ def _change(
         with db.transaction() as session:
             account = work(session, now)
             audit.record(
-                session, cli_actor(), action, now, target=f"user {account.login}", detail=detail
+                session,
+                cli_actor(),
+                action,
+                now,
+                target=f"пользователь {account.login}",
+                detail=detail,
             )
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -66,7 +71,7 @@ def users_add(login: str, role: str, name: str, password_stdin: bool) -> None:
     account = _change(
         "user_added",
         lambda session, now: accounts.create(session, login, password, role, now, name),
-        detail=f"role {role}",
+        detail=f"роль {ROLE_NAMES[role]}",
     )
     click.echo(f"Account '{account.login}' created: {account.role}.")
 
@@ -112,7 +117,7 @@ def users_role(login: str, role: str) -> None:
     account = _change(
         "user_role",
         lambda session, _now: accounts.set_role(session, login, role),
-        detail=f"role {role}",
+        detail=f"роль {ROLE_NAMES[role]}",
     )
     click.echo(f"Account '{account.login}' is now {account.role}.")
 

@@ -170,7 +170,7 @@ def reschedule(
         raise DeskError(
             f"Обзвон идёт только в часы {hours_text(hours)} (по Москве): выберите другое время."
         )
-    old_start, old_status = stored_utc(row.slot_start), row.status
+    old_start = stored_utc(row.slot_start)
     if _holds_a_place(row):
         _shift_slot(session, row.line, old_start, -1)
     moment = now.astimezone(UTC)
@@ -195,9 +195,9 @@ def reschedule(
         actor,
         "callback_rescheduled",
         now,
-        target=f"callback {callback_id}",
+        target=f"обратный звонок {callback_id}",
         detail=(
-            f"request {row.request_number}: {old_status} {old_start.astimezone(MOSCOW):%d.%m %H:%M}"
+            f"обращение {row.request_number}: {old_start.astimezone(MOSCOW):%d.%m %H:%M}"
             f" → {start.astimezone(MOSCOW):%d.%m %H:%M}"
         ),
         address=address,
@@ -222,8 +222,8 @@ def cancel(
         actor,
         "callback_canceled",
         now,
-        target=f"callback {callback_id}",
-        detail=f"request {row.request_number}",
+        target=f"обратный звонок {callback_id}",
+        detail=f"обращение {row.request_number}",
         address=address,
     )
     return _view(row)
@@ -246,8 +246,8 @@ def mark_done(
         actor,
         "callback_done",
         now,
-        target=f"callback {callback_id}",
-        detail=f"request {row.request_number}",
+        target=f"обратный звонок {callback_id}",
+        detail=f"обращение {row.request_number}",
         address=address,
     )
     return _view(row)

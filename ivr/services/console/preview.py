@@ -94,6 +94,15 @@ def _stop(steps: list[object], action: str | None) -> str:
     return "ждёт звонивший"
 
 
+def _branch(node: ScheduleNode, taken: str, line_state: LineState) -> str:
+    """The branch the engine took to ``taken``; when two branches lead there (a holiday and
+    a closed day often do), the one the line's state names."""
+    labels = [edge.label for edge in node.edges() if edge.target == taken]
+    if str(line_state) in labels:
+        return str(line_state)
+    return labels[0] if labels else ""
+
+
 def _range_text(hours: TimeRange) -> str:
     end = "24:00" if hours.end == MIDNIGHT else f"{hours.end:%H:%M}"
     return f"{hours.start:%H:%M}–{end}"
@@ -116,13 +125,13 @@ def what_happens_at(flow: Flow, moment: datetime, lang: str | None = None) -> Pr
     line = flow.lines[0] if flow.lines else ""
     turn = advance(flow, new_state(flow, {"line": line}, lang), Event.start(), moment)
     path = list(turn.state.path)
+    line_state = LineState.OPEN if schedule is None else state_at(schedule, moment)
     branches = []
     for index, node_id in enumerate(path[:-1]):
         node = flow.nodes.get(node_id)
         if isinstance(node, ScheduleNode):
-            following = path[index + 1]
-            label = next((e.label for e in node.edges() if e.target == following), "")
-            branches.append(Branch(node_id, label, following))
+            taken = path[index + 1]
+            branches.append(Branch(node_id, _branch(node, taken, line_state), taken))
     if schedule is None:
         state, kind, hours, opening, words = "линия работает круглосуточно", "", [], None, ""
     else:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.domain.phones import to_e164
+from ivr.domain.schedule import MOSCOW
 from ivr.flows.model import Flow
 from ivr.flows.registry import FlowSet
 from ivr.flows.service_nodes import CallbackNode
@@ -120,8 +121,8 @@ def mark_handled(
         actor,
         "voicemail_handled",
         now,
-        target=f"voicemail {voicemail_id}",
-        detail=f"request {row.request_number}: {row.handled_note}",
+        target=f"сообщение {voicemail_id}",
+        detail=f"обращение {row.request_number}: {row.handled_note}",
         address=address,
     )
     return True
@@ -212,8 +213,8 @@ def call_back(
         actor,
         "voicemail_callback",
         now,
-        target=f"voicemail {voicemail_id}",
-        detail=f"request {row.request_number}, slot {slot[0].isoformat()}",
+        target=f"сообщение {voicemail_id}",
+        detail=f"обращение {row.request_number}, время {slot[0].astimezone(MOSCOW):%d.%m.%Y %H:%M}",
         address=address,
     )
     return CallBack(True, slot[0])

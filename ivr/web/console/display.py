@@ -43,6 +43,12 @@ REQUEST_STATUSES = {
     "answered": "Ответ получен",
     "closed": "Закрыто",
 }
+CATEGORIES = {
+    "voicemail": "голосовое сообщение",
+    "callback": "обратный звонок",
+    "escalation": "эскалация просроченного обращения",
+    "general": "общий вопрос",
+}
 SOURCES = {
     "voicemail": "голосовое сообщение",
     "callback": "обратный звонок",
@@ -98,12 +104,13 @@ def phone(number: str | None) -> str:
 
 
 def seconds(value: int | None) -> str:
-    """A duration: «45 с», «3:05»."""
+    """A duration: «45 с», «3 мин 05 с»."""
     if value is None:
         return ""
     if value < 60:
         return f"{value} с"
-    return f"{value // 60}:{value % 60:02d}"
+    minutes, rest = divmod(value, 60)
+    return f"{minutes} мин {rest:02d} с" if rest else f"{minutes} мин"
 
 
 def line_name(number: str) -> str:
@@ -123,6 +130,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(phone, "phone")
     app.add_template_filter(seconds, "seconds")
     app.add_template_filter(line_name, "line")
+    app.add_template_filter(formatted_phone, "number")
 
     @app.context_processor
     def labels() -> dict[str, object]:
@@ -131,6 +139,7 @@ def register(app: Flask) -> None:
             "callback_statuses": CALLBACK_STATUSES,
             "request_statuses": REQUEST_STATUSES,
             "sources": SOURCES,
+            "categories": CATEGORIES,
             "call_results": CALL_RESULTS,
             "role_names": ROLE_NAMES,
         }

@@ -77,8 +77,8 @@ def import_csv() -> Response | str | tuple[str, int]:
             now,
             target=name,
             detail=(
-                f"{len(report.rows)} rows: {report.created} new, {report.updated} updated, "
-                f"{report.unchanged} unchanged, {len(report.problems)} bad skipped"
+                f"строк {len(report.rows)}: новых {report.created}, изменено {report.updated}, "
+                f"без изменений {report.unchanged}, пропущено с ошибками {len(report.problems)}"
             ),
             address=client_address(),
         )

@@ -71,7 +71,7 @@ def audio(voicemail_id: int) -> Response:
                 current_account().login,
                 "voicemail_played",
                 ivr.clock(),
-                target=f"voicemail {voicemail_id}",
+                target=f"сообщение {voicemail_id}",
                 address=client_address(),
             )
     response = send_file(path, mimetype="audio/wav", conditional=True, max_age=0)

@@ -335,7 +335,7 @@ def test_the_flows_page_shows_the_diagram(page: Any, deployment: Deployment) -> 
     page.get_by_label("Дата").fill("2026-12-31")
     page.get_by_label("Время (по Москве)").fill("21:30")
     page.get_by_role("button", name="Показать").click()
-    expect(page.locator("#preview")).to_contain_text("закрыто")
+    expect(page.locator("#preview")).to_contain_text("выбирает ветку «праздник» → after_hours")
     shot(deployment, page, "16-flow")
 
 
