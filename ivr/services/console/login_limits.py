@@ -14,6 +14,7 @@ number of attempts running at once, which a person at a keyboard never reaches.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -43,8 +44,11 @@ def check(session: Session, settings: Settings, login: str, address: str, now: d
             LoginAttempt.login == login, LoginAttempt.succeeded.is_(True)
         )
     )
-    login_since = max(since, stored_utc(last_success)) if last_success else since
-    failures = _failures(session, LoginAttempt.login == login, login_since)
+    for_login: ColumnElement[bool] = LoginAttempt.login == login
+    if last_success is not None:
+        # Only the failures after the account's last sign-in count against it.
+        for_login = for_login & (LoginAttempt.at > stored_utc(last_success))
+    failures = _failures(session, for_login, since)
     by_address = _failures(session, LoginAttempt.address == address, since)
     if failures < settings.login_max_failures and by_address < settings.login_address_max_failures:
         return Limit(True)
@@ -57,7 +61,7 @@ def check(session: Session, settings: Settings, login: str, address: str, now: d
         )
     )
     lifts = (stored_utc(oldest) if oldest else since) + window
-    minutes = max(1, int((lifts - now.astimezone(UTC)).total_seconds() // 60) + 1)
+    minutes = max(1, math.ceil((lifts - now.astimezone(UTC)).total_seconds() / 60))
     return Limit(False, minutes)
 
 
