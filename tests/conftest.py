@@ -88,6 +88,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
         "flows_dir": ROOT / "flows",
         "prompts_dir": ROOT / "prompts",
         "var_dir": tmp_path / "var",
+        "recordings_dir": tmp_path / "recordings",
         "twilio_account_sid": ACCOUNT_SID,
         "twilio_auth_token": AUTH_TOKEN,
         "reload_interval": 0,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.domain.schedule import MOSCOW
+from ivr.services.actions.callbacks import open_booking
 from ivr.services.console import audit
 from ivr.services.dispatcher import (
     DUE_STATUSES,
@@ -36,6 +37,9 @@ STATUSES = ("booked", "dialing", "retry", "failed", "expired", "completed", "can
 LOOK_BACK = timedelta(days=7)
 RESCHEDULABLE = ("booked", "retry", "failed", "expired", "canceled")
 DONE_ALLOWED = ("booked", "dialing", "retry", "failed", "expired")
+
+
+_ANOTHER_OPEN = "У этого номера уже есть другой открытый обратный звонок: перенесите его."
 
 
 class DeskError(Exception):
@@ -171,25 +175,27 @@ def reschedule(
             f"Обзвон идёт только в часы {hours_text(hours)} (по Москве): выберите другое время."
         )
     old_start = stored_utc(row.slot_start)
-    if _holds_a_place(row):
-        _shift_slot(session, row.line, old_start, -1)
+    other = open_booking(session, row.phone)
+    if other is not None and other.id != row.id:
+        raise DeskError(_ANOTHER_OPEN)
     moment = now.astimezone(UTC)
-    row.slot_start = start.astimezone(UTC)
-    row.slot_end = (start + length).astimezone(UTC)
-    row.next_attempt_at = row.slot_start
-    row.status = "booked"
-    row.attempts = 0
-    row.priority = 0
-    row.last_result = "rescheduled"
-    row.updated_at = moment
-    _shift_slot(session, row.line, start, +1)
     try:
+        # A booking of the same number opened a moment ago (the unique open-booking index).
         with session.begin_nested():
+            if _holds_a_place(row):
+                _shift_slot(session, row.line, old_start, -1)
+            row.slot_start = start.astimezone(UTC)
+            row.slot_end = (start + length).astimezone(UTC)
+            row.next_attempt_at = row.slot_start
+            row.status = "booked"
+            row.attempts = 0
+            row.priority = 0
+            row.last_result = "rescheduled"
+            row.updated_at = moment
+            _shift_slot(session, row.line, start, +1)
             session.flush()
     except IntegrityError as exc:
-        raise DeskError(
-            "У этого номера уже есть другой открытый обратный звонок: перенесите его."
-        ) from exc
+        raise DeskError(_ANOTHER_OPEN) from exc
     audit.record(
         session,
         actor,

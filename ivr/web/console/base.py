@@ -14,7 +14,17 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -60,6 +70,12 @@ def console_blueprint(
 
 
 def _before() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    upload_limit = getattr(view, UPLOAD_LIMIT, None)
+    if upload_limit is not None:
+        # Before the form is read (the CSRF check reads it): a file may be larger than the
+        # webhooks' limit.
+        request.max_content_length = upload_limit
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
     g.account = _signed_in_account()
@@ -80,6 +96,19 @@ def _signed_in_account() -> Account | None:
         session.clear()
         return None
     return account
+
+
+UPLOAD_LIMIT = "console_upload_limit"
+
+
+def accepts_upload(limit: int) -> Callable[[F], F]:
+    """The view takes a file of up to ``limit`` bytes (the app's limit is a webhook's)."""
+
+    def decorate(view: F) -> F:
+        setattr(view, UPLOAD_LIMIT, limit)
+        return view
+
+    return decorate
 
 
 def current_account() -> Account:

@@ -13,7 +13,13 @@ from wtforms import BooleanField
 from ivr.services import requests_import
 from ivr.services.console import audit, request_desk
 from ivr.web.console import MAX_IMPORT_BYTES
-from ivr.web.console.base import client_address, console_blueprint, current_account, requires
+from ivr.web.console.base import (
+    accepts_upload,
+    client_address,
+    console_blueprint,
+    current_account,
+    requires,
+)
 from ivr.web.extension import services
 
 blueprint = console_blueprint("requests", __name__, "/requests")
@@ -50,12 +56,11 @@ def index() -> str | tuple[str, int]:
 
 
 @blueprint.post("/import")
+@accepts_upload(MAX_IMPORT_BYTES)
 @requires("supervisor")
 def import_csv() -> Response | str | tuple[str, int]:
     """Import a CSV: every bad row is reported as ``file:line: problem``; nothing is written
     when a row is bad unless the good rows are asked for."""
-    # Before the form is read: a back-office file may be larger than any webhook.
-    request.max_content_length = MAX_IMPORT_BYTES
     form = ImportForm()
     if not form.validate():
         flash("Выберите файл CSV.", "error")

@@ -4,6 +4,7 @@ sign-in form (CSRF token and all)."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,9 +46,10 @@ class Console:
     def get(self, path: str, **kwargs: Any) -> TestResponse:
         """GET a page and keep its CSRF token for the next form."""
         response = self.client.get(path, **kwargs)
-        text = response.get_data(as_text=True)
-        if "csrf_token" in text:
-            self.token = csrf_token(text)
+        if response.mimetype == "text/html":
+            text = response.get_data(as_text=True)
+            if "csrf_token" in text:
+                self.token = csrf_token(text)
         return response
 
     def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> TestResponse:
@@ -93,3 +95,38 @@ def supervisor(app: Flask) -> Console:
 def admin(app: Flask) -> Console:
     """Signed in as an admin."""
     return signed_in(app, "admin")
+
+
+def seed_voicemail(
+    app: Flask,
+    *,
+    caller: str = "+79161234567",
+    line: str = "+78005553535",
+    status: str = "stored",
+    seconds: int = 3,
+    at: datetime | None = None,
+    sid: str | None = None,
+) -> tuple[int, str]:
+    """A voicemail as a call leaves it (its request too), its audio on disk when stored;
+    (voicemail id, request number)."""
+    from ivr.services.voicemails import ensure_voicemail
+    from ivr.store.call_records import CallRecord
+    from ivr.store.models import Voicemail
+    from tests.support.recording_host import wav_bytes
+
+    ivr = app.extensions["ivr"]
+    moment = at or ivr.clock()
+    recording = sid or "RE" + uuid.uuid4().hex
+    call = CallRecord("CA" + uuid.uuid4().hex, caller, line, "", 1, {}, [])
+    with ivr.db.transaction() as session:
+        row, _ = ensure_voicemail(session, recording, call, seconds, moment)
+        row = session.get(Voicemail, row.id)
+        assert row is not None
+        row.status = status
+        if status == "stored":
+            directory = ivr.settings.recordings_dir
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / f"{recording}.wav"
+            path.write_bytes(wav_bytes(seconds))
+            row.file_path = str(path)
+        return row.id, row.request_number
