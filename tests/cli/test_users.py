@@ -4,6 +4,7 @@ change in the audit log."""
 from __future__ import annotations
 
 import json
+
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
