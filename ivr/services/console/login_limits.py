@@ -57,7 +57,7 @@ def check(session: Session, settings: Settings, login: str, address: str, now: d
         select(func.min(LoginAttempt.at)).where(
             (LoginAttempt.login == login) | (LoginAttempt.address == address),
             LoginAttempt.succeeded.is_(False),
-            LoginAttempt.at >= since,
+            LoginAttempt.at > since,
         )
     )
     lifts = (stored_utc(oldest) if oldest else since) + window
@@ -70,7 +70,7 @@ def _failures(session: Session, which: ColumnElement[bool], since: datetime) -> 
         session.scalar(
             select(func.count())
             .select_from(LoginAttempt)
-            .where(which, LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since)
+            .where(which, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since)
         )
         or 0
     )
