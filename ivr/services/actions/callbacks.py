@@ -127,16 +127,21 @@ def free_slot(
     return None
 
 
-def reserve_slot(session: Session, line: str, start: datetime, capacity: int) -> bool:
-    """Take one place in a slot if it has room; the slot row is locked while deciding."""
+def locked_slot(session: Session, line: str, start: datetime) -> CallbackSlot | None:
+    """The slot's row (made if new), locked until the transaction ends."""
     insert_ignore(
         session, CallbackSlot, {"line": line, "slot_start": start.astimezone(UTC), "booked": 0}
     )
-    slot = session.scalar(
+    return session.scalar(
         select(CallbackSlot)
         .where(CallbackSlot.line == line, CallbackSlot.slot_start == start.astimezone(UTC))
         .with_for_update()
     )
+
+
+def reserve_slot(session: Session, line: str, start: datetime, capacity: int) -> bool:
+    """Take one place in a slot if it has room; the slot row is locked while deciding."""
+    slot = locked_slot(session, line, start)
     if slot is None or slot.booked >= capacity:
         return False
     slot.booked += 1

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.domain.schedule import MOSCOW
-from ivr.services.actions.callbacks import open_booking
+from ivr.services.actions.callbacks import locked_slot, open_booking
 from ivr.services.console import audit
 from ivr.services.dispatcher import (
     DUE_STATUSES,
@@ -29,8 +29,7 @@ from ivr.services.dispatcher import (
     heartbeats,
 )
 from ivr.store.db import Database
-from ivr.store.models import OPEN_CALLBACK_STATUSES, Callback, CallbackSlot, stored_utc
-from ivr.store.upsert import insert_ignore
+from ivr.store.models import OPEN_CALLBACK_STATUSES, Callback, stored_utc
 
 STATUSES = ("booked", "dialing", "retry", "failed", "expired", "completed", "canceled")
 # Finished bookings stay on the desk this long after their slot, for follow-up.
@@ -136,14 +135,7 @@ def _locked(session: Session, callback_id: int) -> Callback:
 
 
 def _shift_slot(session: Session, line: str, start: datetime, by: int) -> None:
-    insert_ignore(
-        session, CallbackSlot, {"line": line, "slot_start": start.astimezone(UTC), "booked": 0}
-    )
-    slot = session.scalar(
-        select(CallbackSlot)
-        .where(CallbackSlot.line == line, CallbackSlot.slot_start == start.astimezone(UTC))
-        .with_for_update()
-    )
+    slot = locked_slot(session, line, start)
     if slot is not None:
         slot.booked = max(0, slot.booked + by)
 
@@ -215,42 +207,56 @@ def cancel(
     session: Session, callback_id: int, actor: str, now: datetime, address: str = ""
 ) -> CallbackView:
     """Cancel an open booking: the dispatcher will not dial it."""
-    row = _locked(session, callback_id)
-    if row.status not in DUE_STATUSES:
-        raise DeskError("Отменить можно только звонок, который ещё не набирается.")
-    if _holds_a_place(row):
-        _shift_slot(session, row.line, stored_utc(row.slot_start), -1)
-    row.status = "canceled"
-    row.last_result = "canceled-by-hand"
-    row.updated_at = now.astimezone(UTC)
-    audit.record(
+    return _close(
         session,
+        callback_id,
+        DUE_STATUSES,
+        ("canceled", "canceled-by-hand", "callback_canceled"),
+        "Отменить можно только звонок, который ещё не набирается.",
         actor,
-        "callback_canceled",
         now,
-        target=f"обратный звонок {callback_id}",
-        detail=f"обращение {row.request_number}",
-        address=address,
+        address,
     )
-    return _view(row)
 
 
 def mark_done(
     session: Session, callback_id: int, actor: str, now: datetime, address: str = ""
 ) -> CallbackView:
     """Mark a booking done by hand (the caller was reached another way)."""
+    return _close(
+        session,
+        callback_id,
+        DONE_ALLOWED,
+        ("completed", "done-by-hand", "callback_done"),
+        "Этот звонок уже закрыт.",
+        actor,
+        now,
+        address,
+    )
+
+
+def _close(
+    session: Session,
+    callback_id: int,
+    allowed: tuple[str, ...],
+    outcome: tuple[str, str, str],
+    refusal: str,
+    actor: str,
+    now: datetime,
+    address: str,
+) -> CallbackView:
+    """End a booking by hand: ``outcome`` is its new status, its result and the audit action."""
     row = _locked(session, callback_id)
-    if row.status not in DONE_ALLOWED:
-        raise DeskError("Этот звонок уже закрыт.")
+    if row.status not in allowed:
+        raise DeskError(refusal)
     if _holds_a_place(row):
         _shift_slot(session, row.line, stored_utc(row.slot_start), -1)
-    row.status = "completed"
-    row.last_result = "done-by-hand"
+    row.status, row.last_result, action = outcome
     row.updated_at = now.astimezone(UTC)
     audit.record(
         session,
         actor,
-        "callback_done",
+        action,
         now,
         target=f"обратный звонок {callback_id}",
         detail=f"обращение {row.request_number}",

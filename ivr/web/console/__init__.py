@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -51,8 +52,6 @@ def _read_key(path: Path) -> str:
         key = path.read_text(encoding="ascii").strip()
         if key:
             return key
-        import time
-
         time.sleep(0.02)
     raise ConfigError(f"{path} is empty: delete it and start the server again")
 

@@ -70,6 +70,8 @@ def console_blueprint(
 
 
 def _before() -> None:
+    if (request.endpoint or "").endswith(".static"):
+        return  # styles and scripts: no account, no form
     view = current_app.view_functions.get(request.endpoint or "")
     upload_limit = getattr(view, UPLOAD_LIMIT, None)
     if upload_limit is not None:
@@ -132,7 +134,6 @@ def requires(role: str) -> Callable[[F], F]:
                 return _error_page_for(403)
             return view(*args, **kwargs)
 
-        wrapper.required_role = role  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
