@@ -44,6 +44,9 @@ RETIRED = {
 
 ENV_PREFIX = "IVR_"
 
+# The console's signing key in production: long enough that it cannot be guessed.
+MIN_SECRET_KEY_LENGTH = 32
+
 
 class ConfigError(IvrError):
     """The environment does not describe a usable configuration."""
@@ -119,6 +122,18 @@ class Settings(BaseSettings):
     vosk_model: str = ""
     # The published SHA-256 of the archive `ivr model fetch` downloads (or pass --sha256).
     vosk_model_sha256: str = ""
+    # The console: the key its session cookies and CSRF tokens are signed with (required in
+    # production; development and test generate one under IVR_VAR_DIR), whether the cookie
+    # is sent only over HTTPS (default: on in production, off elsewhere, for http://127.0.0.1),
+    # and how many proxies in front of the server set X-Forwarded-For/-Proto (the address
+    # the sign-in limit counts by).
+    secret_key: str = Field(default="", repr=False)
+    secure_cookies: bool | None = None
+    proxy_hops: int = Field(default=0, ge=0, le=5)
+    # Sign-in limits: failed attempts within the window, per account and per address.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_address_max_failures: int = Field(default=20, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -153,6 +168,11 @@ class Settings(BaseSettings):
         """True unless the environment is explicitly development or test."""
         return self.environment == "production"
 
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether the console's cookies carry ``Secure``: as set, else only in production."""
+        return self.is_production if self.secure_cookies is None else self.secure_cookies
+
     def check_can_serve(self) -> None:
         """In production, refuse a server that would answer every webhook with 403."""
         if not self.is_production:
@@ -162,6 +182,13 @@ class Settings(BaseSettings):
         if urlsplit(self.public_url).hostname in ("127.0.0.1", "localhost", None):
             raise ConfigError(
                 "IVR_PUBLIC_URL is not the address Twilio calls: no signature would match"
+            )
+        if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                "IVR_SECRET_KEY is not set (or shorter than "
+                f"{MIN_SECRET_KEY_LENGTH} characters): the console could not sign its "
+                "sessions; set it to a long random value, e.g. the output of "
+                "python3 -c 'import secrets; print(secrets.token_hex(32))'"
             )
 
     def voice_for(self, lang: str) -> str:

@@ -30,6 +30,9 @@ ACCOUNT_SID = "AC" + "0" * 32
 PUBLIC_URL = "https://ivr.example.test"
 POSTGRES_URL = os.environ.get("IVR_TEST_DATABASE_URL", "")
 
+# Variables for the test run itself, not settings of the app: kept.
+TEST_VARIABLES = ("IVR_TEST_DATABASE_URL", "IVR_SCREENSHOT_DIR")
+
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
@@ -37,7 +40,7 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 def _no_outside_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests build their settings themselves: nothing leaks in from the shell or CI."""
     for name in list(os.environ):
-        if name.startswith(("IVR_", "TWILIO_")) and name != "IVR_TEST_DATABASE_URL":
+        if name.startswith(("IVR_", "TWILIO_")) and name not in TEST_VARIABLES:
             monkeypatch.delenv(name)
     # Set first, so that whatever a test sets it to (the gunicorn hooks do) is undone.
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
@@ -88,6 +91,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
         "flows_dir": ROOT / "flows",
         "prompts_dir": ROOT / "prompts",
         "var_dir": tmp_path / "var",
+        "recordings_dir": tmp_path / "recordings",
         "twilio_account_sid": ACCOUNT_SID,
         "twilio_auth_token": AUTH_TOKEN,
         "reload_interval": 0,

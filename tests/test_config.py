@@ -56,10 +56,40 @@ def test_a_production_server_needs_a_token_and_its_public_address() -> None:
         Settings.from_environ({}).check_can_serve()
     with pytest.raises(ConfigError, match="IVR_PUBLIC_URL is not the address Twilio calls"):
         Settings.from_environ({"TWILIO_AUTH_TOKEN": "t"}).check_can_serve()
+    with pytest.raises(ConfigError, match="IVR_SECRET_KEY is not set"):
+        Settings.from_environ(
+            {"TWILIO_AUTH_TOKEN": "t", "IVR_PUBLIC_URL": "https://ivr.example.org"}
+        ).check_can_serve()
+    with pytest.raises(ConfigError, match="shorter than 32 characters"):
+        Settings.from_environ(
+            {
+                "TWILIO_AUTH_TOKEN": "t",
+                "IVR_PUBLIC_URL": "https://ivr.example.org",
+                "IVR_SECRET_KEY": "short",
+            }
+        ).check_can_serve()
     Settings.from_environ(
-        {"TWILIO_AUTH_TOKEN": "t", "IVR_PUBLIC_URL": "https://ivr.example.org"}
+        {
+            "TWILIO_AUTH_TOKEN": "t",
+            "IVR_PUBLIC_URL": "https://ivr.example.org",
+            "IVR_SECRET_KEY": "s" * 32,
+        }
     ).check_can_serve()
     Settings.from_environ({"IVR_ENVIRONMENT": "development"}).check_can_serve()
+
+
+def test_console_cookies_are_secure_in_production_unless_set_otherwise() -> None:
+    assert Settings.from_environ({}).cookies_secure
+    assert not Settings.from_environ({"IVR_ENVIRONMENT": "development"}).cookies_secure
+    assert Settings.from_environ(
+        {"IVR_ENVIRONMENT": "development", "IVR_SECURE_COOKIES": "true"}
+    ).cookies_secure
+    assert not Settings.from_environ({"IVR_SECURE_COOKIES": "false"}).cookies_secure
+
+
+def test_the_secret_key_never_shows_in_the_settings_repr() -> None:
+    settings = Settings.from_environ({"IVR_SECRET_KEY": "very-secret-" * 4})
+    assert "very-secret" not in repr(settings)
 
 
 def test_only_a_development_server_has_a_default_account() -> None:

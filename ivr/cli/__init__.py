@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from ivr.cli import admin, flows, graph, harness, server, speech, worker
+from ivr.cli import admin, flows, graph, harness, server, speech, users, worker
 
 
 @click.group()
@@ -32,6 +32,7 @@ for _command in (
     speech.asr_group,
     worker.worker,
     graph.graph_command,
+    users.users,
 ):
     main.add_command(_command)
 

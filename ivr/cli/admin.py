@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from ivr.cli.common import load_settings
+from ivr.cli.common import cli_actor, load_settings
 from ivr.domain.schedule import MOSCOW
 from ivr.services import requests_import
 from ivr.store.db import Database
@@ -240,7 +240,7 @@ def requests_import_command(path: Path, skip_bad: bool) -> None:
         sys.exit(1)
     db = _db()
     with db.transaction() as session:
-        requests_import.apply(session, report)
+        requests_import.apply(session, report, datetime.now(MOSCOW), actor=cli_actor())
     db.dispose()
     click.echo(
         f"{len(report.rows)} rows: {report.created} new, {report.updated} updated, "

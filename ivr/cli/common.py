@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from pathlib import Path
 from typing import Any
@@ -35,3 +36,11 @@ def explain_missing_dirs(settings: Settings) -> None:
                 "run the command in the project directory or set the variable.",
                 err=True,
             )
+
+
+def cli_actor() -> str:
+    """Who a change made on the command line is recorded as: ``cli:<system user>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in a container: still say it was the command line
+        return "cli"

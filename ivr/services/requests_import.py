@@ -8,14 +8,17 @@ reported with its line; by default nothing is written when any row is bad.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TextIO
 
 from sqlalchemy.orm import Session
 
 from ivr.domain.schedule import MOSCOW
 from ivr.store.models import Request, stored_utc
+from ivr.store.requests import record_status
 
 REQUIRED = ("number", "category", "status", "created_at", "due_at")
 STATUSES = ("registered", "processing", "in_work", "waiting_for_caller", "answered", "closed")
@@ -65,38 +68,54 @@ def _moment(text: str, end_of_day: bool) -> datetime:
 
 
 def read_csv(path: Path) -> ImportReport:
-    """Parse and check every row; nothing touches the database here."""
-    report = ImportReport()
-    shown = str(path)
+    """Parse and check every row of a file; nothing touches the database here."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip() for name in (reader.fieldnames or [])]
-        missing = [name for name in REQUIRED if name not in header]
-        if missing:
-            report.problems.append(f"{shown}:1: missing column(s): {', '.join(missing)}")
-            return report
-        seen: dict[str, int] = {}
-        for record in reader:
-            line = reader.line_num
-            row = {k.strip(): (v or "").strip() for k, v in record.items() if k}
-            problem = _check(row, line, seen)
-            if problem:
-                report.problems.append(f"{shown}:{line}: {problem}")
-                continue
-            status = RUSSIAN_STATUSES.get(row["status"].lower(), row["status"].lower())
-            due = _moment(row["due_at"], end_of_day=True) if row["due_at"] else None
-            report.rows.append(
-                ImportRow(
-                    line,
-                    row["number"],
-                    row["category"] or "general",
-                    status,
-                    _moment(row["created_at"], end_of_day=False),
-                    due,
-                    row.get("next_step", ""),
-                )
+        return read_rows(handle, str(path))
+
+
+def read_upload(data: bytes, name: str) -> ImportReport:
+    """The same for a file sent from the browser: its bytes, and the name problems show."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        report = ImportReport()
+        report.problems.append(f"{name}:{line}: the file is not UTF-8 text")
+        return report
+    return read_rows(io.StringIO(text, newline=""), name)
+
+
+def read_rows(handle: TextIO, shown: str) -> ImportReport:
+    """Parse and check every row read from ``handle``; problems say ``shown:line: …``."""
+    report = ImportReport()
+    reader = csv.DictReader(handle)
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        report.problems.append(f"{shown}:1: missing column(s): {', '.join(missing)}")
+        return report
+    seen: dict[str, int] = {}
+    for record in reader:
+        line = reader.line_num
+        row = {k.strip(): (v or "").strip() for k, v in record.items() if k}
+        problem = _check(row, line, seen)
+        if problem:
+            report.problems.append(f"{shown}:{line}: {problem}")
+            continue
+        status = RUSSIAN_STATUSES.get(row["status"].lower(), row["status"].lower())
+        due = _moment(row["due_at"], end_of_day=True) if row["due_at"] else None
+        report.rows.append(
+            ImportRow(
+                line,
+                row["number"],
+                row["category"] or "general",
+                status,
+                _moment(row["created_at"], end_of_day=False),
+                due,
+                row.get("next_step", ""),
             )
-            seen[row["number"]] = line
+        )
+        seen[row["number"]] = line
     return report
 
 
@@ -119,8 +138,10 @@ def _check(row: dict[str, str], line: int, seen: dict[str, int]) -> str:
     return ""
 
 
-def apply(session: Session, report: ImportReport) -> None:
-    """Insert new requests and update changed ones (idempotent)."""
+def apply(session: Session, report: ImportReport, now: datetime, actor: str = "") -> None:
+    """Insert new requests and update changed ones (idempotent); a new request or a changed
+    status is a step of the request's history, dated ``now`` (the import)."""
+    moment = now.astimezone(UTC)
     for row in report.rows:
         existing = session.get(Request, row.number)
         values = {
@@ -136,6 +157,7 @@ def apply(session: Session, report: ImportReport) -> None:
                     number=row.number, source="import", caller="", line="", call_sid="", **values
                 )
             )
+            record_status(session, row.number, row.status, source="import", at=moment, actor=actor)
             report.created += 1
             continue
         current = {
@@ -148,6 +170,8 @@ def apply(session: Session, report: ImportReport) -> None:
         if current == values:
             report.unchanged += 1
             continue
+        if existing.status != row.status:
+            record_status(session, row.number, row.status, source="import", at=moment, actor=actor)
         for key, value in values.items():
             setattr(existing, key, value)
         report.updated += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -109,6 +109,10 @@ class Voicemail(Base):
     download_claimed_until: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
+    # Handled by a person in the console: when, by whom (their login), and their note.
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    handled_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    handled_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 # Every status a voicemail can be in (``Voicemail.status``).
@@ -183,3 +187,77 @@ class DispatcherHost(Base):
     last_placed: Mapped[int] = mapped_column(Integer, default=0)
     last_failed: Mapped[int] = mapped_column(Integer, default=0)
     last_waiting: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RequestHistory(Base):
+    """One status a request took, when, and who or what set it (a call, an import, a person)."""
+
+    __tablename__ = "request_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(10), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(32))
+    # call, voicemail, callback, escalation, import, console
+    source: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ConsoleUser(Base):
+    """A person who signs in to the console, with one role: operator, supervisor or admin."""
+
+    __tablename__ = "console_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    # werkzeug.security's "method$salt$hash"; never the password itself.
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Sessions signed before this moment are no longer honoured (a new password, a disable).
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LoginAttempt(Base):
+    """A sign-in attempt, kept a day: the rate limit every web worker shares."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    login: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class AuditEntry(Base):
+    """Who did what in the console or with ``ivr users``: the audit log."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # The login of the person, or "cli:<system user>" for the command line.
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    # What it was done to: "voicemail 12", "callback 7", "request 12345678", "user anna".
+    target: Mapped[str] = mapped_column(String(128), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class WebhookFailure(Base):
+    """A webhook that failed inside and was answered with the fallback: the dashboard's
+    "errors in the last hour" (the log has the traceback)."""
+
+    __tablename__ = "webhook_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    route: Mapped[str] = mapped_column(String(64))
+    call_sid: Mapped[str] = mapped_column(String(64), default="")
+    error: Mapped[str] = mapped_column(String(128), default="")

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.store.models import Request
+from ivr.store.models import Request, RequestHistory
 
 # New numbers have 8 digits and never start with 0, so callers can read them without doubt;
 # numbers imported from the back office may have 6 to 10.
@@ -55,5 +55,24 @@ def create_request(
                 session.add(request)
         except IntegrityError:
             continue
+        record_status(session, request.number, request.status, source=source, at=now)
         return request
     raise RuntimeError("could not find a free request number")  # pragma: no cover
+
+
+def record_status(
+    session: Session,
+    number: str,
+    status: str,
+    *,
+    source: str,
+    at: datetime,
+    actor: str = "",
+    note: str = "",
+) -> RequestHistory:
+    """Add a step to a request's status history (in the caller's transaction)."""
+    entry = RequestHistory(
+        number=number, at=at, status=status, source=source, actor=actor, note=note
+    )
+    session.add(entry)
+    return entry

@@ -23,6 +23,7 @@ from ivr.store.db import Database
 from ivr.telephony.recordings import RecordingFetcher
 from ivr.telephony.twilio_api import Messenger
 from ivr.telephony.twiml import PromptAudio, TwimlRenderer
+from ivr.web.console import init_console
 from ivr.web.extension import IvrServices
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ def create_app(
     app.register_blueprint(health.blueprint)
     app.register_blueprint(media.blueprint)
     metrics_route.install(app, metrics)
+    init_console(app, settings)
     return app
 
 

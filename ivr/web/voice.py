@@ -11,6 +11,7 @@ from flask import Blueprint, Response, request
 from ivr.domain.schedule import MOSCOW
 from ivr.services.dispatcher import apply_call_result
 from ivr.services.voicemails import MIN_SECONDS
+from ivr.services.webhook_failures import record_failure
 from ivr.telephony.carrier_fields import row_id, whole_seconds
 from ivr.web.extension import services
 from ivr.web.form import posted_form
@@ -80,12 +81,22 @@ def _answer(work: Callable[[], str], failure: Callable[[], str] = _in_call_failu
     never an HTML error."""
     try:
         return _twiml(work())
-    except Exception:
+    except Exception as exc:
         log.exception(
             "call %s: webhook %s failed; answering with the fallback", _call_sid(), request.path
         )
         note_apology()
+        _note_failure(exc)
         return _twiml(failure())
+
+
+def _note_failure(exc: Exception) -> None:
+    """Keep the failure for the console's dashboard; never in the way of the answer."""
+    try:
+        ivr = services()
+        record_failure(ivr.db, request.path, _call_sid(), type(exc).__name__, ivr.clock())
+    except Exception:
+        log.warning("webhook %s: the failure was not recorded for the console", request.path)
 
 
 def _row_id(name: str) -> int | None:
@@ -151,8 +162,9 @@ def recording() -> Response:
     try:
         minimum = request.args.get("min", default=MIN_SECONDS, type=int)
         services().voicemails.on_recording_status(_form(), call_time(), minimum)
-    except Exception:
+    except Exception as exc:
         log.exception("call %s: recording callback failed", _call_sid())
+        _note_failure(exc)
         return Response("", status=500)
     return Response("", status=204)
 
@@ -180,8 +192,9 @@ def callback_status() -> Response:
             ivr.settings,
             call_sid=form.first.get("CallSid"),
         )
-    except Exception:
+    except Exception as exc:
         log.exception("callback %s: status callback failed", callback)
+        _note_failure(exc)
         return Response("", status=500)
     return Response("", status=204)
 
@@ -192,7 +205,8 @@ def status() -> Response:
     """Twilio's status callback: the call ended."""
     try:
         services().calls.status(_form(), call_time())
-    except Exception:
+    except Exception as exc:
         log.exception("call %s: status callback failed", _call_sid())
+        _note_failure(exc)
         return Response("", status=500)
     return Response("", status=204)

@@ -204,7 +204,10 @@ def test_call_sid_differs_with_the_inputs_and_follows_sid() -> None:
 
 def _moment_app(tmp_path: Path, sqlite_url: str, environment: str) -> LocalApp:
     settings = harness_settings(
-        environment=environment, database_url=sqlite_url, var_dir=tmp_path / "var"
+        environment=environment,
+        database_url=sqlite_url,
+        var_dir=tmp_path / "var",
+        secret_key="k" * 32,
     )
     # Wednesday 10:00: the server's own clock says the line is open.
     return LocalApp(create_app(settings, clock=Clock(parse_moment("2026-11-25T10:00"))))

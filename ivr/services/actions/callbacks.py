@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -81,32 +82,66 @@ def find_callback_slot(action: ActionRequest, ctx: ActionContext) -> Mapping[str
     earliest = ctx.now + timedelta(minutes=int(args["lead_minutes"]))
     if args.get("after"):
         earliest = max(earliest, datetime.fromisoformat(str(args["after"])))
-    schedule = ctx.flow.runtime_schedule or Schedule(weekly={}, always_open=True)
-    slots = callable_slots(
+    found = free_slot(
+        ctx.session,
         ctx.settings,
-        iter_slots(schedule, earliest, int(args["slot_minutes"]), int(args["horizon_days"])),
+        ctx.flow.runtime_schedule,
+        ctx.call.line,
+        earliest,
+        slot_minutes=int(args["slot_minutes"]),
+        horizon_days=int(args["horizon_days"]),
+        capacity=int(args["capacity"]),
     )
-    capacity = int(args["capacity"])
+    if found is None:
+        return {"slot_start": ""}
+    start, end = found
+    return {"slot_start": start.isoformat(), "slot_end": end.isoformat()}
+
+
+def free_slot(
+    session: Session,
+    settings: Settings,
+    schedule: Schedule | None,
+    line: str,
+    earliest: datetime,
+    *,
+    slot_minutes: int,
+    horizon_days: int,
+    capacity: int,
+) -> tuple[datetime, datetime] | None:
+    """The first slot of ``line`` at or after ``earliest``, inside its hours and the calling
+    hours, with room left; None when there is none within ``horizon_days``."""
+    slots = callable_slots(
+        settings,
+        iter_slots(
+            schedule or Schedule(weekly={}, always_open=True), earliest, slot_minutes, horizon_days
+        ),
+    )
     # Look at slots a day's worth at a time: one query per batch, not per slot.
     for index in range(0, len(slots), 96):
         batch = slots[index : index + 96]
-        booked = _booked(ctx.session, ctx.call.line, [start for start, _ in batch])
+        booked = _booked(session, line, [start for start, _ in batch])
         for start, end in batch:
             if booked.get(start, 0) < capacity:
-                return {"slot_start": start.isoformat(), "slot_end": end.isoformat()}
-    return {"slot_start": ""}
+                return start, end
+    return None
 
 
-def reserve_slot(session: Session, line: str, start: datetime, capacity: int) -> bool:
-    """Take one place in a slot if it has room; the slot row is locked while deciding."""
+def locked_slot(session: Session, line: str, start: datetime) -> CallbackSlot | None:
+    """The slot's row (made if new), locked until the transaction ends."""
     insert_ignore(
         session, CallbackSlot, {"line": line, "slot_start": start.astimezone(UTC), "booked": 0}
     )
-    slot = session.scalar(
+    return session.scalar(
         select(CallbackSlot)
         .where(CallbackSlot.line == line, CallbackSlot.slot_start == start.astimezone(UTC))
         .with_for_update()
     )
+
+
+def reserve_slot(session: Session, line: str, start: datetime, capacity: int) -> bool:
+    """Take one place in a slot if it has room; the slot row is locked while deciding."""
+    slot = locked_slot(session, line, start)
     if slot is None or slot.booked >= capacity:
         return False
     slot.booked += 1
@@ -123,13 +158,41 @@ def add_booking(
     priority: int = 0,
 ) -> Callback:
     """A new open booking for ``phone`` in ``slot`` (not flushed: the caller decides)."""
-    now = ctx.now.astimezone(UTC)
+    return new_booking(
+        ctx.session,
+        phone=phone,
+        line=ctx.call.line,
+        lang=ctx.state.lang,
+        request_number=request_number,
+        slot=slot,
+        flow=flow,
+        priority=priority,
+        booked_call_sid=ctx.call.sid,
+        now=ctx.now,
+    )
+
+
+def new_booking(
+    session: Session,
+    *,
+    phone: str,
+    line: str,
+    lang: str,
+    request_number: str,
+    slot: tuple[datetime, datetime],
+    now: datetime,
+    flow: str = "callback",
+    priority: int = 0,
+    booked_call_sid: str = "",
+) -> Callback:
+    """A new open booking row (not flushed), whoever books it: a call or a person."""
+    moment = now.astimezone(UTC)
     start, end = slot
     callback = Callback(
         phone=phone,
-        line=ctx.call.line,
+        line=line,
         flow=flow,
-        lang=ctx.state.lang,
+        lang=lang,
         request_number=request_number,
         slot_start=start.astimezone(UTC),
         slot_end=end.astimezone(UTC),
@@ -139,57 +202,116 @@ def add_booking(
         next_attempt_at=start.astimezone(UTC),
         last_result="",
         outbound_call_sid="",
-        booked_call_sid=ctx.call.sid,
-        created_at=now,
-        updated_at=now,
+        booked_call_sid=booked_call_sid,
+        created_at=moment,
+        updated_at=moment,
     )
-    ctx.session.add(callback)
+    session.add(callback)
     return callback
 
 
 def book_callback(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
     """Book the offered slot for the phone number, creating the request."""
     args = action.args
-    phone = str(args["phone"])
-    existing = open_booking(ctx.session, phone)
-    if existing is not None:
-        return _existing(existing)
+    immediate = bool(args.get("immediate"))
     start = datetime.fromisoformat(str(args["slot_start"]))
     end = datetime.fromisoformat(str(args["slot_end"]))
-    line = ctx.call.line
+    result = book(
+        ctx.session,
+        ctx.settings,
+        phone=str(args["phone"]),
+        line=ctx.call.line,
+        lang=ctx.state.lang,
+        slot=(start, end),
+        capacity=int(args["capacity"]),
+        now=ctx.now,
+        caller=ctx.call.caller,
+        call_sid=ctx.call.sid,
+        immediate=immediate,
+        priority=1 if immediate else int(args.get("priority", 0)),
+        flow=str(args.get("callback_flow", "callback")),
+    )
+    if result.existing is not None:
+        return _existing(result.existing)
+    if result.callback is None:
+        return {"ok": False}
+    number = result.callback.request_number
+    log.info("callback booked: request %s, slot %s", number, start.isoformat())
+    return {"ok": True, "request_number": number}
+
+
+@dataclass(frozen=True)
+class Booking:
+    """What ``book`` did: the new booking, or the number's open one, or neither (no room)."""
+
+    callback: Callback | None = None
+    existing: Callback | None = None
+
+
+def book(
+    session: Session,
+    settings: Settings,
+    *,
+    phone: str,
+    line: str,
+    lang: str,
+    slot: tuple[datetime, datetime],
+    capacity: int,
+    now: datetime,
+    request_number: str | None = None,
+    caller: str = "",
+    call_sid: str = "",
+    immediate: bool = False,
+    priority: int = 0,
+    flow: str = "callback",
+) -> Booking:
+    """Book ``slot`` for ``phone``, whoever asks (a call's callback node, or a person in the
+    console): the slot's capacity is kept, one open booking per number.
+
+    Without ``request_number`` a request is registered for the booking; with one (a person
+    calling back about a voicemail) the booking belongs to that request. An ``immediate``
+    callback takes no place in a slot and is refused outside the calling hours.
+    """
+    existing = open_booking(session, phone)
+    if existing is not None:
+        return Booking(existing=existing)
+    start, end = slot
     try:
-        with ctx.session.begin_nested():
-            immediate = bool(args.get("immediate"))
-            if immediate and not calling_hours(ctx.settings).contains(ctx.now):
+        with session.begin_nested():
+            if immediate and not calling_hours(settings).contains(now):
                 # Nobody calls now: the caller is offered the next slot we will dial in.
-                return {"ok": False}
+                return Booking()
             # An immediate callback is a priority: it does not wait for room in a slot.
-            if not immediate and not reserve_slot(ctx.session, line, start, int(args["capacity"])):
-                return {"ok": False}
-            request = create_request(
-                ctx.session,
-                source="callback",
-                category="callback",
-                now=ctx.now.astimezone(UTC),
-                caller=ctx.call.caller,
-                line=line,
-                call_sid=ctx.call.sid,
-                due_at=end.astimezone(UTC),
-            )
-            add_booking(
-                ctx,
+            if not immediate and not reserve_slot(session, line, start, capacity):
+                return Booking()
+            if request_number is None:
+                request_number = create_request(
+                    session,
+                    source="callback",
+                    category="callback",
+                    now=now.astimezone(UTC),
+                    caller=caller,
+                    line=line,
+                    call_sid=call_sid,
+                    due_at=end.astimezone(UTC),
+                ).number
+            callback = new_booking(
+                session,
                 phone=phone,
-                request_number=request.number,
-                slot=(start, end),
-                flow=str(args.get("callback_flow", "callback")),
-                priority=1 if immediate else int(args.get("priority", 0)),
+                line=line,
+                lang=lang,
+                request_number=request_number,
+                slot=slot,
+                now=now,
+                flow=flow,
+                priority=priority,
+                booked_call_sid=call_sid,
             )
-            ctx.session.flush()
+            session.flush()
     except IntegrityError:
         # Another call booked this number a moment ago (the unique open-booking index).
-        existing = open_booking(ctx.session, phone)
+        existing = open_booking(session, phone)
         if existing is None:
             raise
-        return _existing(existing)
-    log.info("callback booked: request %s, slot %s", request.number, start.isoformat())
-    return {"ok": True, "request_number": request.number}
+        return Booking(existing=existing)
+    return Booking(callback=callback)
