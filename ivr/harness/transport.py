@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -116,6 +117,10 @@ class HttpTransport:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise TransportError(f"cannot reach {url}: {reason}") from exc
+        except http.client.HTTPException as exc:
+            # The server went away mid-answer (a killed worker): Twilio counts this as no
+            # answer at all, so it is the same error as an unreachable server.
+            raise TransportError(f"no complete answer from {url}: {exc!r}") from exc
 
 
 class RewritingTransport:
