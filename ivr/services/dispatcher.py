@@ -682,7 +682,7 @@ class Heartbeat:
 
 def heartbeats(db: Database) -> list[Heartbeat]:
     """Every worker's last heartbeat, the most recent first."""
-    with db.transaction(durable=False) as session:
+    with db.sessions() as session:
         rows = session.scalars(
             select(DispatcherHost).order_by(DispatcherHost.last_pass_at.desc())
         ).all()

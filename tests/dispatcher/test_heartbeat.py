@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -73,3 +74,31 @@ def test_a_heartbeat_that_cannot_be_written_does_not_fail_the_pass(
         session.execute(text("DROP TABLE dispatcher_hosts"))
     report = make_dispatcher(worker_name="x").run_once()
     assert report.placed == 1
+
+
+def test_reading_heartbeats_waits_for_no_writer(
+    make_dispatcher: MakeDispatcher, db: Database
+) -> None:
+    """The dashboard reads heartbeats on every refresh: a read, never a writer's turn, so a
+    long write elsewhere (a CSV import, a booking) does not hold the page up."""
+    make_dispatcher(worker_name="a").run_once()
+    writing, done = threading.Event(), threading.Event()
+
+    def hold_the_write_lock() -> None:
+        with db.transaction() as session:
+            session.execute(text("UPDATE dispatcher_hosts SET passes = passes"))
+            writing.set()
+            done.wait(30)
+
+    writer = threading.Thread(target=hold_the_write_lock)
+    writer.start()
+    try:
+        assert writing.wait(10)
+        read: list[list[str]] = []
+        reader = threading.Thread(target=lambda: read.append([b.worker for b in heartbeats(db)]))
+        reader.start()
+        reader.join(10)
+        assert read == [["a"]]
+    finally:
+        done.set()
+        writer.join()
