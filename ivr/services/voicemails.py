@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # A status callback for a recording shorter than this does not create a voicemail by itself.
 MIN_SECONDS = 1
+# Beyond the fetch's own time limit, how long a download claim holds (see ``__init__``).
+CLAIM_MARGIN_SECONDS = 10
 
 
 def ensure_voicemail(
@@ -93,8 +95,11 @@ class VoicemailStore:
         self.fetcher = fetcher
         self.directory = directory
         self.clock = clock
-        # A download takes at most the fetcher's time limit; writing the file, a moment.
-        self._claim_for = timedelta(seconds=fetcher.timeout + 60)
+        # A download takes at most the fetcher's time limit; writing the file, a moment. The
+        # margin is short because a claim that lapses too early costs only a second download
+        # (each writes a file of its own, then one atomic rename), while one that lapses late
+        # leaves a voicemail whose downloader was killed waiting that much longer.
+        self._claim_for = timedelta(seconds=fetcher.timeout + CLAIM_MARGIN_SECONDS)
 
     def on_recording_status(
         self, params: dict[str, str], now: datetime, min_seconds: int = MIN_SECONDS

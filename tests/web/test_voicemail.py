@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 
 from ivr.config import Settings
+from ivr.services.voicemails import CLAIM_MARGIN_SECONDS
 from ivr.store.models import Request, Voicemail
 from ivr.web import create_app
 from tests.conftest import (
@@ -161,6 +162,29 @@ def test_a_lapsed_claim_lets_the_worker_download_again(
     assert store.retry_pending(clock()) == 1
     [voicemail] = voicemails(vm_app)
     assert voicemail.status == "stored"
+
+
+def test_a_download_claim_holds_for_the_fetch_limit_and_a_short_margin(
+    phone: TwilioWebhooks, vm_app: Flask, host: RecordingHost, vm_settings: Settings
+) -> None:
+    """Long enough that no second download starts while one is under way, short enough that
+    a voicemail whose downloader was killed is retried soon."""
+    leave_message(phone)
+    host.delay = 1.0
+    with ThreadPoolExecutor(1) as pool:
+        before = datetime.now(UTC)
+        delivery = pool.submit(status_callback, phone)
+        while not host.seen:
+            threading.Event().wait(0.01)
+        [voicemail] = voicemails(vm_app)
+        assert delivery.result() == 204
+    claimed_until = voicemail.download_claimed_until
+    assert claimed_until is not None
+    if claimed_until.tzinfo is None:
+        claimed_until = claimed_until.replace(tzinfo=UTC)
+    held = (claimed_until - before).total_seconds()
+    expected = vm_settings.recording_timeout + CLAIM_MARGIN_SECONDS
+    assert expected - 1 <= held <= expected + 1
 
 
 def test_caller_hanging_up_before_the_action_still_leaves_a_voicemail(
