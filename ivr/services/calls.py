@@ -21,6 +21,7 @@ same action again, and this time its result is at hand.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -162,6 +163,8 @@ Answer = tuple[str, tuple[Callable[[], object], ...]]
 # A turn starts again at most once per slow action, once for an ORM session and once more
 # for a durable one.
 MAX_ATTEMPTS = MAX_ACTIONS + 3
+# How long a process trusts its memo that a flow version's snapshot is stored.
+SNAPSHOT_REFRESH_SECONDS = 60.0
 
 
 def event_from(params: Mapping[str, str], ev: str | None) -> Event:
@@ -256,6 +259,12 @@ class CallService:
         self.renderer = renderer
         self.actions = actions or ActionTable()
         self.rows = call_rows(db.dialect, db.driver)
+        # Flow versions this process has stored, with the monotonic time it last did: a new
+        # call of a version stored within SNAPSHOT_REFRESH_SECONDS skips the INSERT … ON
+        # CONFLICT DO NOTHING of its snapshot. Storing stays idempotent, so other processes
+        # and a lost memo need nothing; refreshing the memo lets a database emptied or
+        # restored under a running server get its snapshots back within that time.
+        self._stored_versions: dict[str, float] = {}
 
     # -- the webhooks ---------------------------------------------------------------------
 
@@ -348,16 +357,26 @@ class CallService:
             call.last_twiml = self._say_and_hang_up(UNKNOWN_NUMBER_TEXT, "ru")
             session.add(call)
             return call.last_twiml, (lambda: self.events.call_started(UNKNOWN_LINE, direction),)
-        insert_ignore(
-            session,
-            FlowVersion,
-            {
-                "version": flow.version,
-                "name": flow.name,
-                "snapshot": flow.to_snapshot(),
-                "created_at": now.astimezone(UTC),
-            },
-        )
+        stored = self._stored_versions.get(flow.version)
+        remember: tuple[Callable[[], None], ...] = ()
+        if stored is None or time.monotonic() - stored > SNAPSHOT_REFRESH_SECONDS:
+            insert_ignore(
+                session,
+                FlowVersion,
+                {
+                    "version": flow.version,
+                    "name": flow.name,
+                    "snapshot": flow.to_snapshot(),
+                    "created_at": now.astimezone(UTC),
+                },
+            )
+            version = flow.version
+
+            def remember_stored() -> None:
+                # Only once committed: a rolled-back attempt stored nothing.
+                self._stored_versions[version] = time.monotonic()
+
+            remember = (remember_stored,)
         state = new_state(flow, variables, lang)
         call.flow, call.flow_version = flow.name, flow.version
         log.info(
@@ -384,7 +403,7 @@ class CallService:
             self.events.call_started(label, direction)
             self.events.turn(name)
 
-        return result.twiml, (*result.after_commit, started)
+        return result.twiml, (*remember, *result.after_commit, started)
 
     def step(self, params: Mapping[str, str], turn: int, ev: str | None, now: datetime) -> str:
         """The caller answered (or did not): move the call on by one turn."""
