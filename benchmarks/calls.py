@@ -114,7 +114,6 @@ class Planned:
 
     kind: str
     spec: CallSpec
-    menu_turns: int
 
 
 def call_spec(index: int, rng: random.Random, after_hours: float, queue_waits: int) -> Planned:
@@ -126,7 +125,9 @@ def call_spec(index: int, rng: random.Random, after_hours: float, queue_waits: i
     inputs: tuple[CallerInput, ...]
     if rng.random() < after_hours:
         if rng.random() < 0.5:
-            kind, inputs = "booking", (Press("2"), Press("1"), Press("1"))
+            # When the slot offered is taken by another caller meanwhile, the next one is
+            # offered: the caller takes it (the spare presses are not used otherwise).
+            kind, inputs = "booking", (Press("2"), Press("1"), *[Press("1")] * 4)
         else:
             kind, inputs = "voicemail", (Press("1"), Talk(3))
         at = day + AFTER_HOURS_AT
@@ -144,7 +145,7 @@ def call_spec(index: int, rng: random.Random, after_hours: float, queue_waits: i
         seed=seed,
         queue_waits=queue_waits,
     )
-    return Planned(kind, spec, len(inputs))
+    return Planned(kind, spec)
 
 
 # -- measuring requests ----------------------------------------------------------------------
@@ -369,6 +370,8 @@ class Outcomes:
 
     told: list[Told] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # Transcripts of a few calls that should have been told a number and were not.
+    untold: list[list[str]] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     menu_turns: int = 0
     call_seconds: float = 0.0
@@ -380,12 +383,14 @@ class Outcomes:
         number = told_number(result) if planned.kind != "open" else None
         with self.lock:
             self.calls[planned.kind] += 1
-            self.menu_turns += planned.menu_turns
+            self.menu_turns += sum(1 for e in result.exchanges if kind_of(e.url) == "/voice/step")
             self.call_seconds += result.duration
             if failed:
                 self.failures.append(f"{planned.spec.caller}: {failed}")
             if planned.kind != "open":
                 self.told.append(Told(planned.kind, planned.spec.caller, number))
+                if number is None and len(self.untold) < 5:
+                    self.untold.append(result.transcript())
 
 
 class Bench:
@@ -617,6 +622,7 @@ def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, 
         steps = bench.ramp(progress)
         result["database_problems"] = problems(deployment.database_url, bench.outcomes.told)
         result["call_failures"] = bench.outcomes.failures[:20]
+        result["untold_transcripts"] = bench.outcomes.untold
         result["calls"] = dict(bench.outcomes.calls)
         result["server_log_tracebacks"] = deployment.server.log().count("Traceback")
     finally:
