@@ -740,7 +740,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m benchmarks.calls", description="Whole calls of a realistic mix."
     )
     parser.add_argument(
-        "--steps", default="100,200,400", help="callers per ramp step, comma-separated"
+        "--steps", default="50,100,150,200,300,400", help="callers per ramp step, comma-separated"
     )
     parser.add_argument("--speedup", type=float, default=20, help="call time / real time")
     parser.add_argument(
@@ -757,7 +757,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker", action="store_true", help="run `ivr worker` beside")
     parser.add_argument("--after-hours", type=float, default=0.3, help="share of after-hours calls")
     parser.add_argument("--queue-waits", type=int, default=3, help="waitUrl requests per queue")
-    parser.add_argument("--profile-calls", type=int, default=60, help="calls one at a time")
+    parser.add_argument("--profile-calls", type=int, default=150, help="calls one at a time")
     parser.add_argument("--p99-ms", type=float, default=200, help="sustained: p99 under this")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false")
     parser.add_argument(
