@@ -45,7 +45,7 @@ def told_number(result: CallResult) -> str | None:
                 readings = [parse_number(g, min_digits=1) for g in said.split(",")]
                 if any(r.reason != "ok" for r in readings):
                     return None
-                return "".join(r.digits for r in readings)
+                return "".join(r.digits or "" for r in readings)
     return None
 
 

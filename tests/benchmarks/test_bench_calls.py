@@ -4,6 +4,8 @@ works, the report has its figures, and the database check holds. No timing is as
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,7 +13,7 @@ from benchmarks import calls
 
 
 @pytest.fixture(scope="module")
-def result() -> dict[str, object]:
+def result() -> dict[str, Any]:
     """A tiny run: a few callers, a high speed-up, a few calls profiled one at a time."""
     args = calls.parse_args(
         [
@@ -32,11 +34,11 @@ def result() -> dict[str, object]:
     return calls.run(args, lambda line: None)
 
 
-def test_a_short_run_places_whole_calls_and_loses_nothing(result: dict[str, object]) -> None:
+def test_a_short_run_places_whole_calls_and_loses_nothing(result: dict[str, Any]) -> None:
     assert result["database_problems"] == []
     assert result["call_failures"] == []
     assert result["server_log_tracebacks"] == 0
-    (step,) = result["steps"]  # type: ignore[misc]
+    (step,) = result["steps"]
     assert step["callers"] == 3
     assert step["calls"] > 0
     assert step["all"]["errors"] == 0
@@ -46,13 +48,13 @@ def test_a_short_run_places_whole_calls_and_loses_nothing(result: dict[str, obje
     assert set(step["kinds"]) <= set(calls.KINDS)
 
 
-def test_the_report_has_every_figure(result: dict[str, object]) -> None:
+def test_the_report_has_every_figure(result: dict[str, Any]) -> None:
     profile = result["profile"]
-    assert profile["calls"] == 4  # type: ignore[index]
-    assert "/voice/incoming" in profile["kinds"]  # type: ignore[index]
+    assert profile["calls"] == 4
+    assert "/voice/incoming" in profile["kinds"]
     baseline = result["baseline"]
-    assert baseline["requests"] > 0  # type: ignore[index]
-    assert {"p50_ms", "p99_ms", "server_cpu_ms_per_request"} <= set(baseline)  # type: ignore[arg-type]
+    assert baseline["requests"] > 0
+    assert {"p50_ms", "p99_ms", "server_cpu_ms_per_request"} <= set(baseline)
     assert {"sustained_concurrent_calls", "calls_per_web_core", "machine", "settings"} <= set(
         result
     )
@@ -61,7 +63,7 @@ def test_the_report_has_every_figure(result: dict[str, object]) -> None:
     json.dumps(result)  # --json prints it
 
 
-def test_a_told_number_missing_from_the_database_is_reported(tmp_path: object) -> None:
+def test_a_told_number_missing_from_the_database_is_reported(tmp_path: Path) -> None:
     """The check can fail: a caller told a number the database does not hold."""
     from ivr.harness.ledger import Told, problems
     from ivr.store.migrate import upgrade
