@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 # with the same one.
 RUN_ENV := IVR_ENVIRONMENT=$${IVR_ENVIRONMENT:-development}
 
-.PHONY: run test lint typecheck bench bench-asr install install-dev clean
+.PHONY: run test lint typecheck bench bench-calls bench-asr install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,3 +57,9 @@ bench-asr: $(DEV_STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Whole calls of a realistic mix against `ivr serve` (BENCH_CALLS_ARGS, e.g. "--workers 2
+# --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test --worker --json", are
+# passed on); see benchmarks/README.md.
+bench-calls: $(DEV_STAMP)
+	$(BIN)/python -m benchmarks.calls $(BENCH_CALLS_ARGS)

@@ -19,24 +19,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from ivr.domain.schedule import MOSCOW
 from ivr.harness.inputs import CallerInput, Press, Talk
+from ivr.harness.ledger import Told, problems, told_number
+from ivr.harness.processes import ServerProcess, free_port, ivr_environ, run_ivr
 from ivr.harness.recordings import RecordingHost
 from ivr.harness.simulator import CallHarness, CallResult, CallSpec
 from ivr.harness.transport import HttpReply, HttpTransport, TransportError
-from ivr.speech.numbers import parse_number
-from ivr.store.db import Database
-from ivr.store.models import Callback, Request, Voicemail
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
-from tests.support.server import ServerProcess, free_port, ivr_environ, run_ivr
 
 HOTLINE = "+78005553535"
 AFTER_HOURS = datetime(2026, 11, 25, 22, 30, tzinfo=MOSCOW)
 OPEN = datetime(2026, 11, 25, 10, 0, tzinfo=MOSCOW)
-TOLD = "Номер обращения: "
-TOLD_ESCALATION = "Номер нового обращения: "
 
 
 class RedeliveringTransport:
@@ -95,19 +90,6 @@ def plan(count: int, overdue: list[str]) -> list[Planned]:
         spec = CallSpec(to=HOTLINE, caller=caller, at=at, inputs=inputs, seed=f"durable-{index}")
         planned.append(Planned(kind, spec))
     return planned
-
-
-def told_number(result: CallResult) -> str | None:
-    """The request number the caller heard, as digits (said in groups: «сто, семьдесят
-    семь» is 100 77, so each group is read on its own)."""
-    for line in result.heard():
-        for marker in (TOLD, TOLD_ESCALATION):
-            if marker in line:
-                said = line.split(marker, 1)[1].split(".", 1)[0]
-                readings = [parse_number(g, min_digits=1) for g in said.split(",")]
-                assert all(r.reason == "ok" for r in readings), line
-                return "".join(r.digits for r in readings)
-    return None
 
 
 def write_overdue(path: Path, numbers: list[str]) -> None:
@@ -251,47 +233,13 @@ def assert_nothing_lost(
 ) -> None:
     """Every caller was told a number, and the database holds each once, with its row."""
     assert deployment.admin_failures == []
-    told = {}
-    for item, result in zip(planned, results, strict=True):
-        number = told_number(result)
-        assert number is not None, (item.kind, result.transcript())
-        told[number] = item
-    assert len(told) == len(planned), "two callers were told the same request number"
-    db = Database(deployment.database_url)
-    try:
-        with db.sessions() as session:
-            requests = {r.number: r for r in session.scalars(select(Request)).all()}
-            callbacks = session.scalars(select(Callback)).all()
-            voicemails = session.scalars(select(Voicemail)).all()
-            counted = select(Request.source, func.count()).group_by(Request.source)
-            by_source = {source: count for source, count in session.execute(counted)}
-    finally:
-        db.dispose()
-    missing = sorted(n for n in told if n not in requests)
-    assert missing == [], [
-        (told[n].kind, told[n].spec.caller, results[planned.index(told[n])].transcript())
-        for n in missing
+    told = [
+        Told(item.kind, item.spec.caller, told_number(result))
+        for item, result in zip(planned, results, strict=True)
     ]
-    kinds = [item.kind for item in planned]
-    # Exactly once: no request, booking or voicemail beyond what callers were told.
-    assert by_source.get("callback", 0) == kinds.count("booking")
-    assert by_source.get("voicemail", 0) == kinds.count("voicemail")
-    assert by_source.get("escalation", 0) == kinds.count("escalation")
-    for number, item in told.items():
-        request = requests[number]
-        expected_source = {"booking": "callback", "voicemail": "voicemail"}.get(
-            item.kind, "escalation"
-        )
-        assert (request.source, request.caller) == (expected_source, item.spec.caller)
-    booked = {c.request_number for c in callbacks}
-    assert {n for n, i in told.items() if i.kind != "voicemail"} <= booked
-    assert len(callbacks) == len(booked)
-    assert sorted(v.request_number for v in voicemails) == sorted(
-        n for n, i in told.items() if i.kind == "voicemail"
-    )
-    # Each recording downloaded once it was reported, by the server or by the worker.
-    assert {v.status for v in voicemails} == {"stored"}
-    assert all(Path(v.file_path).is_file() for v in voicemails)
+    unheard = [r.transcript() for t, r in zip(told, results, strict=True) if t.number is None]
+    assert unheard == []
+    assert problems(deployment.database_url, told) == []
 
 
 OVERDUE = ["7700001", "7700002", "7700003"]

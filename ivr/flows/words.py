@@ -176,6 +176,15 @@ def hints_for(lang: str, phrases: Iterable[str]) -> tuple[str, ...]:
     once, none in another language's letters (no «оператор» for en-US, no "operator" for
     ru-RU). Twilio takes a comma-separated list of up to 500 entries of at most 100
     characters (its error 13330)."""
+    return _hints(lang, tuple(phrases))
+
+
+# A menu's hints are the same on every turn of every call that hears it, and working them
+# out (normalising a hundred phrases) was most of a menu turn's time in the call service
+# (cProfile of `POST /voice/step`, Digits=*); the flows' menus are few, so a small cache
+# holds them all.
+@lru_cache(maxsize=1024)
+def _hints(lang: str, phrases: tuple[str, ...]) -> tuple[str, ...]:
     foreign = _SCRIPTS.get(lang)
     chosen: list[str] = []
     for text in phrases:

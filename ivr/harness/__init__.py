@@ -9,6 +9,8 @@ Twilio's recording host.
 Modules: ``protocol`` (Twilio's names), ``twiml`` (reading TwiML), ``inputs`` (what the caller
 does), ``transport`` (in-process or real HTTP), ``audio`` and ``recordings`` (speech and the
 recording host), ``simulator`` (the call itself), ``local`` (the app in this process),
-``scenarios`` and ``coverage`` (suites), ``cli`` (the commands). The package imports nothing
-itself, so ``ivr``'s command line stays quick to start.
+``scenarios`` and ``coverage`` (suites), ``processes`` (``ivr serve`` and other commands as
+real processes), ``ledger`` (what callers were told, checked against the database), ``cli``
+(the commands). The package imports nothing itself, so ``ivr``'s command line stays quick
+to start.
 """

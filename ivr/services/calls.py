@@ -21,11 +21,13 @@ same action again, and this time its result is at hand.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
@@ -162,6 +164,12 @@ Answer = tuple[str, tuple[Callable[[], object], ...]]
 # A turn starts again at most once per slow action, once for an ORM session and once more
 # for a durable one.
 MAX_ATTEMPTS = MAX_ACTIONS + 3
+_CALL_COLUMNS = tuple(cast(Table, Call.__table__).columns)
+# Core, on the table: an insert of the entity goes through the ORM's bulk-insert machinery,
+# most of the statement's cost in a profile of the first turn.
+_INSERT_CALL = insert(cast(Table, Call.__table__))
+# How long a process trusts its memo that a flow version's snapshot is stored.
+SNAPSHOT_REFRESH_SECONDS = 60.0
 
 
 def event_from(params: Mapping[str, str], ev: str | None) -> Event:
@@ -207,6 +215,20 @@ def event_from(params: Mapping[str, str], ev: str | None) -> Event:
     if params.get("DialCallStatus"):
         return Event("dial", data={"status": params["DialCallStatus"]})
     return Event.timeout()
+
+
+def _insert_call(session: Session, call: Call) -> None:
+    """Insert a new call's row with one Core ``INSERT`` in the session's transaction.
+
+    The ORM's unit of work (``session.add`` and its flush at commit) cost a first turn more
+    than the rest of its database work; nothing reads the row back as an object in the turn
+    that creates it. Columns left unset get their defaults from the table."""
+    values = {
+        column.key: value
+        for column in _CALL_COLUMNS
+        if (value := getattr(call, column.key)) is not None
+    }
+    session.connection().execute(_INSERT_CALL, values)
 
 
 def _run_after_commit(sid: str, work: tuple[Callable[[], object], ...]) -> None:
@@ -256,6 +278,12 @@ class CallService:
         self.renderer = renderer
         self.actions = actions or ActionTable()
         self.rows = call_rows(db.dialect, db.driver)
+        # Flow versions this process has stored, with the monotonic time it last did: a new
+        # call of a version stored within SNAPSHOT_REFRESH_SECONDS skips the INSERT … ON
+        # CONFLICT DO NOTHING of its snapshot. Storing stays idempotent, so other processes
+        # and a lost memo need nothing; refreshing the memo lets a database emptied or
+        # restored under a running server get its snapshots back within that time.
+        self._stored_versions: dict[str, float] = {}
 
     # -- the webhooks ---------------------------------------------------------------------
 
@@ -279,10 +307,12 @@ class CallService:
             # A new call's first turn always runs in an ORM session: it creates the call.
             durable = bool(mode)
             with self.db.transaction(durable) as session:
-                call = session.get(Call, sid, with_for_update=True)
-                if call is not None:
+                # The driver's own statement, as a menu turn reads its row: the ORM's get
+                # cost the first turn more than the rest of its database work.
+                statements = DriverStatements.of(session)
+                if self.rows.lock(statements, sid) is not None:
                     log.info("call %s: incoming webhook repeated, answering as before", sid)
-                    return call.last_twiml, ()
+                    return self._last_answer(statements, sid), ()
                 return self._start(
                     session, durable, sid, params, now, flow_name, callback_id, slow_results
                 )
@@ -346,18 +376,28 @@ class CallService:
             )
             call.status = "unknown-line"
             call.last_twiml = self._say_and_hang_up(UNKNOWN_NUMBER_TEXT, "ru")
-            session.add(call)
+            _insert_call(session, call)
             return call.last_twiml, (lambda: self.events.call_started(UNKNOWN_LINE, direction),)
-        insert_ignore(
-            session,
-            FlowVersion,
-            {
-                "version": flow.version,
-                "name": flow.name,
-                "snapshot": flow.to_snapshot(),
-                "created_at": now.astimezone(UTC),
-            },
-        )
+        stored = self._stored_versions.get(flow.version)
+        remember: tuple[Callable[[], None], ...] = ()
+        if stored is None or time.monotonic() - stored > SNAPSHOT_REFRESH_SECONDS:
+            insert_ignore(
+                session,
+                FlowVersion,
+                {
+                    "version": flow.version,
+                    "name": flow.name,
+                    "snapshot": flow.to_snapshot(),
+                    "created_at": now.astimezone(UTC),
+                },
+            )
+            version = flow.version
+
+            def remember_stored() -> None:
+                # Only once committed: a rolled-back attempt stored nothing.
+                self._stored_versions[version] = time.monotonic()
+
+            remember = (remember_stored,)
         state = new_state(flow, variables, lang)
         call.flow, call.flow_version = flow.name, flow.version
         log.info(
@@ -375,7 +415,7 @@ class CallService:
         call.state = result.state.to_json()
         call.path = list(result.state.path)
         call.last_twiml = result.twiml
-        session.add(call)
+        _insert_call(session, call)
         # Our side of the call: the number dialled, or the one a callback is placed from.
         label = line_label(flows, caller if direction == "outbound" else line)
         name = flow.name
@@ -384,7 +424,7 @@ class CallService:
             self.events.call_started(label, direction)
             self.events.turn(name)
 
-        return result.twiml, (*result.after_commit, started)
+        return result.twiml, (*remember, *result.after_commit, started)
 
     def step(self, params: Mapping[str, str], turn: int, ev: str | None, now: datetime) -> str:
         """The caller answered (or did not): move the call on by one turn."""

@@ -39,6 +39,7 @@ from ivr.domain.schedule import MOSCOW
 from ivr.domain.spoken import digits_in_groups
 from ivr.harness import audio
 from ivr.harness.inputs import CallerInput, HangUp, Press, Silence, Talk
+from ivr.harness.processes import ServerProcess, free_port, ivr_environ
 from ivr.harness.recordings import RecordingHost
 from ivr.harness.simulator import CallHarness, CallResult, CallSpec
 from ivr.harness.transport import (
@@ -54,7 +55,6 @@ from ivr.store.migrate import upgrade
 from ivr.store.models import Call, Callback, CallbackSlot, FlowVersion, Request, Voicemail
 from ivr.store.models import stored_utc as utc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, POSTGRES_URL
-from tests.support.server import ServerProcess, free_port, ivr_environ
 
 HOTLINE = "+78005553535"
 UNKNOWN_LINE = "+78005550000"

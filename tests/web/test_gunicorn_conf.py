@@ -20,6 +20,13 @@ from gunicorn.app.wsgiapp import WSGIApplication
 
 from ivr.config import DEVELOPMENT_AUTH_TOKEN, Settings
 from ivr.harness.inputs import Press
+from ivr.harness.processes import (
+    ServerProcess,
+    free_port,
+    ivr_environ,
+    wait_until,
+    worker_pids,
+)
 from ivr.harness.simulator import CallHarness, CallSpec
 from ivr.harness.transport import HttpTransport
 from ivr.web.gunicorn_conf import (
@@ -31,13 +38,6 @@ from ivr.web.gunicorn_conf import (
     pre_fork,
 )
 from ivr.web.server import IvrServer, gunicorn_options
-from tests.support.server import (
-    ServerProcess,
-    free_port,
-    ivr_environ,
-    wait_until,
-    worker_pids,
-)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,11 +22,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from ivr.config import DEVELOPMENT_AUTH_TOKEN, Settings
 from ivr.domain.schedule import MOSCOW
 from ivr.harness.inputs import Press
-from ivr.harness.simulator import CallHarness, CallResult, CallSpec
-from ivr.harness.transport import HttpTransport
-from ivr.web import metric_files
-from tests.support.metrics import Samples
-from tests.support.server import (
+from ivr.harness.processes import (
     ROOT,
     ServerProcess,
     free_port,
@@ -34,6 +30,10 @@ from tests.support.server import (
     wait_until,
     worker_pids,
 )
+from ivr.harness.simulator import CallHarness, CallResult, CallSpec
+from ivr.harness.transport import HttpTransport
+from ivr.web import metric_files
+from tests.support.metrics import Samples
 
 TOKEN = "two-workers-token"
 HOTLINE = "+78005553535"

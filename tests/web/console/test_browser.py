@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from ivr.domain.schedule import MOSCOW, is_public_day_off
-from tests.support.server import ServerProcess, free_port, ivr_environ, run_ivr
+from ivr.harness.processes import ServerProcess, free_port, ivr_environ, run_ivr
 
 pytestmark = pytest.mark.browser
 
@@ -142,7 +142,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 def _users_add(env: dict[str, str], workdir: Path, login: str, role: str, password: str) -> Any:
     import subprocess
 
-    from tests.support.server import IVR
+    from ivr.harness.processes import IVR
 
     return subprocess.run(
         [IVR, "users", "add", login, "--role", role, "--name", login.title(), "--password-stdin"],

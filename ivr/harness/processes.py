@@ -1,5 +1,5 @@
-"""``ivr serve`` (gunicorn) and the other commands as real processes, for tests that need
-several of them on one database."""
+"""``ivr serve`` (gunicorn) and the other commands as real processes, for the tests and the
+benchmarks that need several of them on one database."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 IVR = str(Path(sys.executable).with_name("ivr"))
+# The checkout: the shipped flows/ and prompts/ beside the package.
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,6 +41,19 @@ def worker_pids(master: int) -> set[int]:
     """The processes a gunicorn master has forked (its workers), as /proc lists them."""
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     return {int(pid) for pid in children}
+
+
+def cpu_seconds(pids: set[int] | list[int]) -> float:
+    """User + system CPU time of processes (all their threads) from /proc; a process that is
+    gone counts 0."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def ivr_environ(workdir: Path, database_url: str, port: int, **extra: str) -> dict[str, str]:
