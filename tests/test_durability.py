@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from ivr.domain.schedule import MOSCOW
 from ivr.harness.inputs import CallerInput, Press, Talk
@@ -27,6 +28,8 @@ from ivr.harness.processes import ServerProcess, free_port, ivr_environ, run_ivr
 from ivr.harness.recordings import RecordingHost
 from ivr.harness.simulator import CallHarness, CallResult, CallSpec
 from ivr.harness.transport import HttpReply, HttpTransport, TransportError
+from ivr.store.db import Database
+from ivr.store.models import Voicemail
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 
 HOTLINE = "+78005553535"
