@@ -9,7 +9,9 @@ three and the caller goes to a person. Side effects are actions: ``recognize_num
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
+from ivr.domain.schedule import Schedule, describe_slot
 from ivr.domain.spoken import digits_in_groups
 from ivr.engine.handlers import HANDLERS
 from ivr.engine.run import WAIT, Goto, Outcome, Run
@@ -158,6 +160,14 @@ class RequestStatusHandler:
         # escalate_request
         remember_request(run, str(data["request_number"]))
         run.say(node.escalated)
+        if data.get("slot_start"):
+            start = datetime.fromisoformat(str(data["slot_start"]))
+            end = datetime.fromisoformat(str(data["slot_end"]))
+            schedule = run.flow.runtime_schedule or Schedule(weekly={})
+            run.state.vars["slot"] = describe_slot(schedule, run.now, start, end, run.state.lang)
+            run.say(node.escalated_call)
+        else:
+            run.say(node.escalated_no_call)
         return self._leave(node, run)
 
     def _say_next_step(

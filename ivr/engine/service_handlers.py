@@ -70,16 +70,25 @@ def _int(value: object) -> int:
         return 0
 
 
+TOLD = "_told"
+SMS_SENT = "_sms"
+
+
 class CallbackHandler:
-    """Confirm the number (or key one in) → offer the next free slot → book it."""
+    """Confirm the number (or key one in) → offer the next free slot → book it → tell the
+    time and the request number (✱ repeats them).
+
+    An ``immediate`` node books the caller's own number for right away; when nobody can call
+    now it books the next free slot by itself and tells it: the caller may refuse (2)."""
 
     def enter(self, node_id: str, node: CallbackNode, run: Run) -> Outcome:
         run.reset_attempts(node_id)
+        run.state.vars.pop(TOLD, None)
         caller = to_e164(run.state.vars.get("caller", "")) or ""
         if node.immediate and caller and is_valid_russian(caller):
             run.state.vars["callback_phone"] = caller
             run.state.vars["slot_minutes"] = str(node.slot_minutes)
-            # If it cannot be now, the next free slot after this moment is offered instead.
+            # If it cannot be now, the next free slot after this moment is booked instead.
             run.state.vars["slot_start"] = run.now.isoformat()
             return ActionRequest(
                 "book_callback",
@@ -90,6 +99,7 @@ class CallbackHandler:
                     "capacity": node.capacity,
                     "callback_flow": node.callback_flow,
                     "immediate": True,
+                    "sms": self._sms(node, run),
                 },
             )
         if caller and is_valid_russian(caller):
@@ -104,6 +114,8 @@ class CallbackHandler:
         # Remembered for the retry: silence and a wrong key are answered differently.
         run.state.vars[LAST_EVENT] = event.kind
         key = event.digits[:1] if event.kind == "digits" else ""
+        if stage == "told":
+            return self._after_telling(node, run, key)
         if stage == "confirm":
             if key == "1":
                 return self._find(node, run, to_e164(run.state.vars["caller"]) or "", "")
@@ -176,22 +188,38 @@ class CallbackHandler:
             "slot_end": run.state.vars["slot_end"],
             "capacity": node.capacity,
             "callback_flow": node.callback_flow,
+            "sms": self._sms(node, run),
         }
+
+    def _sms(self, node: CallbackNode, run: Run) -> str:
+        # A template: only the web layer knows the request number ({request_digits}).
+        return "".join(run.flow.prompt_text(run.state.lang, pid) for pid in node.sms)
 
     def _on_result(self, node_id: str, node: CallbackNode, event: Event, run: Run) -> Outcome:
         data = event.data
+        auto = run.state.vars.get(STAGE) == "auto"
+        if data.get("action") == "cancel_callback":
+            run.state.vars.pop(STAGE, None)
+            run.state.vars.pop(TOLD, None)
+            run.say(node.refused)
+            return Goto(node.on_refuse or node.next)
         if data.get("existing"):
             self._remember_slot(run, str(data["slot_start"]), str(data["slot_end"]))
             remember_request(run, str(data["request_number"]))
-            run.say(node.already_booked)
-            return self._done(node, run)
+            return self._tell(node, run, "already_booked", sms=False)
         if data.get("action") == "book_callback" and data.get("ok"):
             remember_request(run, str(data["request_number"]))
+            sms = bool(data.get("sms"))
+            if auto:
+                return self._tell(node, run, "booked_auto", sms=sms)
             immediate = node.immediate and STAGE not in run.state.vars
-            run.say(node.booked_now if immediate else node.booked)
-            return self._done(node, run)
+            return self._tell(node, run, "booked_now" if immediate else "booked", sms=sms)
         if data.get("action") == "book_callback":
-            # The slot filled up meanwhile: offer the next one.
+            if node.immediate and STAGE not in run.state.vars:
+                # Nobody can call right now: the next free slot is booked by itself, as the
+                # line promises, and the caller may refuse it.
+                run.state.vars[STAGE] = "auto"
+            # The slot filled up meanwhile (or it cannot be now): find the next one.
             return self._find(
                 node, run, run.state.vars["callback_phone"], run.state.vars["slot_start"]
             )
@@ -199,7 +227,49 @@ class CallbackHandler:
             run.say(node.no_slots)
             return self._done(node, run, failed=True)
         self._remember_slot(run, str(data["slot_start"]), str(data["slot_end"]))
+        if auto:
+            return ActionRequest("book_callback", self._slot_args(node, run))
         return self._ask(node, run, "offer", node.offer)
+
+    def _told_prompts(self, node: CallbackNode, run: Run) -> list[str]:
+        told = run.state.vars.get(TOLD, "booked")
+        prompts = list(getattr(node, told))
+        if run.state.vars.get(SMS_SENT):
+            prompts += node.sms_coming
+        if told == "booked_auto":
+            prompts += node.refuse_offer
+        return [*prompts, *node.repeat_offer]
+
+    def _tell(self, node: CallbackNode, run: Run, told: str, *, sms: bool) -> Outcome:
+        """Say the booking and its request number in a short wait for ✱ (say it again)
+        or, for a booking the caller did not ask for, 2 (refuse it)."""
+        run.state.vars[TOLD] = told
+        if sms:
+            run.state.vars[SMS_SENT] = "1"
+        else:
+            run.state.vars.pop(SMS_SENT, None)
+        run.state.vars[STAGE] = "told"
+        run.steps.append(
+            Gather(
+                prompts=tuple(run.prompts(self._told_prompts(node, run))),
+                lang=run.state.lang,
+                timeout=node.repeat_timeout,
+                num_digits=1,
+            )
+        )
+        return WAIT
+
+    def _after_telling(self, node: CallbackNode, run: Run, key: str) -> Outcome:
+        told = run.state.vars.get(TOLD, "booked")
+        if key == "*":
+            return self._tell(node, run, told, sms=bool(run.state.vars.get(SMS_SENT)))
+        if key == "2" and told == "booked_auto":
+            return ActionRequest(
+                "cancel_callback", {"request_number": run.state.vars["request_digits"]}
+            )
+        run.state.vars.pop(TOLD, None)
+        run.state.vars.pop(SMS_SENT, None)
+        return self._done(node, run)
 
     def _remember_slot(self, run: Run, start_iso: str, end_iso: str) -> None:
         start, end = datetime.fromisoformat(start_iso), datetime.fromisoformat(end_iso)

@@ -61,10 +61,24 @@ class CallbackNode(Node):
     # a caller whose number cannot be called back is asked for one.
     immediate: bool = False
     booked_now: PromptList = Field(default_factory=lambda: ["callback_booked_now"])
+    # An immediate booking that cannot be now: the next free slot, booked without asking,
+    # told with the way to refuse it.
+    booked_auto: PromptList = Field(default_factory=lambda: ["callback_booked_auto"])
+    refuse_offer: PromptList = Field(default_factory=lambda: ["callback_refuse_offer"])
+    refused: PromptList = Field(default_factory=lambda: ["callback_refused"])
     # Said when the caller gives up on the booking (too many silences or wrong keys).
     not_booked: PromptList = Field(default_factory=lambda: ["callback_not_booked"])
+    # After the request number: ✱ says it again; this long (seconds) to press it.
+    repeat_offer: PromptList = Field(default_factory=lambda: ["request_number_repeat_offer"])
+    repeat_timeout: int = Field(default=4, ge=2, le=15)
+    # The text message with the request number ({request_digits}), when SMS is configured
+    # and the number booked is a mobile one; ``sms_coming`` tells the caller it is on its way.
+    sms: PromptList = Field(default_factory=lambda: ["callback_sms"])
+    sms_coming: PromptList = Field(default_factory=lambda: ["request_number_sms_coming"])
     next: NodeId
     on_failure: NodeId | None = None
+    # Where a caller who refused the booking made for them goes (default: ``next``).
+    on_refuse: NodeId | None = None
 
     waits_for_input: ClassVar[bool] = True
 
@@ -72,6 +86,8 @@ class CallbackNode(Node):
         edges = [Edge("next", self.next, ("next",))]
         if self.on_failure is not None:
             edges.append(Edge("on_failure", self.on_failure, ("on_failure",)))
+        if self.on_refuse is not None:
+            edges.append(Edge("on_refuse", self.on_refuse, ("on_refuse",)))
         return edges
 
 
@@ -95,6 +111,9 @@ class RequestStatusNode(Node):
     found: PromptList = Field(default_factory=lambda: ["status_found"])
     overdue: PromptList = Field(default_factory=lambda: ["status_overdue_offer"])
     escalated: PromptList = Field(default_factory=lambda: ["status_escalated"])
+    # When the senior specialist calls ({slot}); without a number to call back, what then.
+    escalated_call: PromptList = Field(default_factory=lambda: ["status_escalated_call"])
+    escalated_no_call: PromptList = Field(default_factory=lambda: ["status_escalated_no_call"])
     due: PromptList = Field(default_factory=lambda: ["status_due"])
     # A deadline already past: never told in the future tense.
     due_passed: PromptList = Field(default_factory=lambda: ["status_due_passed"])

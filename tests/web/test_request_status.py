@@ -669,8 +669,13 @@ def test_an_overdue_request_offers_escalation_and_1_escalates_with_a_priority_ca
     )
     assert escalation.caller == CALLER and escalation.call_sid == caller.sid
     assert escalated.says[0] == (
-        "Мы передали обращение старшему специалисту и перезвоним вам. "
+        "Мы передали обращение старшему специалисту. "
         f"Номер нового обращения: {digits_in_groups(escalation.number)}."
+    )
+    # The caller is told when the call comes: the slot booked below.
+    assert escalated.says[1] == (
+        "Старший специалист позвонит вам сегодня с десяти пятнадцати до десяти тридцати "
+        "по московскому времени."
     )
     assert escalated.says[-1].startswith(MAIN_MENU_START)
     [callback] = callbacks(app)
