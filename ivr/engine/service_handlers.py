@@ -7,10 +7,10 @@ Each asks the web layer for its side effects by name (``save_voicemail``,
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from ivr.domain.phones import is_valid_russian, to_e164
-from ivr.domain.schedule import Schedule, describe_slot
+from ivr.domain.schedule import MOSCOW, Schedule, describe_slot
 from ivr.domain.spoken import digits_in_groups, phone_in_groups
 from ivr.engine.handlers import HANDLERS
 from ivr.engine.run import END, WAIT, Goto, Outcome, Run
@@ -72,6 +72,22 @@ def _int(value: object) -> int:
 
 TOLD = "_told"
 SMS_SENT = "_sms"
+LATER = "_later"
+
+
+def later_than(node: CallbackNode, run: Run) -> str:
+    """Where «более позднее время» looks from: the next of the node's day parts after the
+    slot offered, and at least ``later_gap_minutes`` after it (Moscow time, ISO)."""
+    offered = datetime.fromisoformat(run.state.vars["slot_start"]).astimezone(MOSCOW)
+    gap = offered + timedelta(minutes=node.later_gap_minutes)
+    starts = [
+        datetime.combine(offered.date() + timedelta(days=days), time.fromisoformat(part), MOSCOW)
+        for days in (0, 1)
+        for part in node.later_day_parts
+    ]
+    next_part = min((start for start in starts if start > offered), default=gap)
+    return max(gap, next_part).isoformat()
+
 
 
 class CallbackHandler:
@@ -84,6 +100,7 @@ class CallbackHandler:
     def enter(self, node_id: str, node: CallbackNode, run: Run) -> Outcome:
         run.reset_attempts(node_id)
         run.state.vars.pop(TOLD, None)
+        run.state.vars.pop(LATER, None)
         caller = to_e164(run.state.vars.get("caller", "")) or ""
         if node.immediate and caller and is_valid_russian(caller):
             run.state.vars["callback_phone"] = caller
@@ -132,13 +149,15 @@ class CallbackHandler:
                 run.say(node.bad_number)
             return self._retry(node_id, node, run, "number", node.enter_number)
         # stage == "offer"
+        offer = node.offer_later if run.state.vars.get(LATER) else node.offer
         if key == "1":
             return ActionRequest("book_callback", self._slot_args(node, run))
         if key == "2":
+            run.state.vars[LATER] = "1"
             return self._find(
-                node, run, run.state.vars["callback_phone"], run.state.vars["slot_end"]
+                node, run, run.state.vars["callback_phone"], later_than(node, run)
             )
-        return self._retry(node_id, node, run, "offer", node.offer)
+        return self._retry(node_id, node, run, "offer", offer)
 
     def _ask(self, node: CallbackNode, run: Run, stage: str, prompts: list[str]) -> Outcome:
         run.state.vars[STAGE] = stage
@@ -229,7 +248,8 @@ class CallbackHandler:
         self._remember_slot(run, str(data["slot_start"]), str(data["slot_end"]))
         if auto:
             return ActionRequest("book_callback", self._slot_args(node, run))
-        return self._ask(node, run, "offer", node.offer)
+        later = bool(run.state.vars.get(LATER))
+        return self._ask(node, run, "offer", node.offer_later if later else node.offer)
 
     def _told_prompts(self, node: CallbackNode, run: Run) -> list[str]:
         told = run.state.vars.get(TOLD, "booked")

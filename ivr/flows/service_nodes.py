@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+import re
+
+from pydantic import Field, field_validator
 
 from ivr.flows.nodes import Edge, Node, NodeId, PromptList, register_node_kind
+
+
+_CLOCK = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 
 
 class VoicemailNode(Node):
@@ -54,6 +59,14 @@ class CallbackNode(Node):
     enter_number: PromptList = Field(default_factory=lambda: ["callback_enter_number"])
     bad_number: PromptList = Field(default_factory=lambda: ["callback_bad_number"])
     offer: PromptList = Field(default_factory=lambda: ["callback_offer"])
+    # «Более позднее время» (2) offers a useful spread, not the next quarter-hour: the first
+    # free slot from the next of these day parts (Moscow time) after the slot offered, and at
+    # least ``later_gap_minutes`` after it — later today, tomorrow morning, tomorrow evening.
+    later_day_parts: list[str] = Field(
+        default_factory=lambda: ["09:00", "17:00"], min_length=1, max_length=24
+    )
+    later_gap_minutes: int = Field(default=120, ge=15, le=24 * 60)
+    offer_later: PromptList = Field(default_factory=lambda: ["callback_offer_later"])
     booked: PromptList = Field(default_factory=lambda: ["callback_booked"])
     already_booked: PromptList = Field(default_factory=lambda: ["callback_already_booked"])
     no_slots: PromptList = Field(default_factory=lambda: ["callback_no_slots"])
@@ -81,6 +94,14 @@ class CallbackNode(Node):
     on_refuse: NodeId | None = None
 
     waits_for_input: ClassVar[bool] = True
+
+    @field_validator("later_day_parts")
+    @classmethod
+    def _clock_times(cls, parts: list[str]) -> list[str]:
+        for part in parts:
+            if not _CLOCK.fullmatch(part):
+                raise ValueError(f"later_day_parts: {part!r} is not a time of day like 09:00")
+        return sorted(parts)
 
     def edges(self) -> list[Edge]:
         edges = [Edge("next", self.next, ("next",))]
