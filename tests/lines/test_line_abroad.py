@@ -138,6 +138,8 @@ WALKS: dict[str, list[tuple[str, str]]] = {
         ("press", "89161234567#"),
         ("press", "2"),
         ("press", "1"),
+        # Silent while the request number is told (star would repeat it).
+        ("silence", ""),
     ],
     "tech, errors": [("press", "1"), ("press", "2")],
     "tech, sms": [("press", "1"), ("press", "3")],

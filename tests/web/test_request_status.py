@@ -615,7 +615,10 @@ def test_after_hours_three_misses_say_nobody_works_and_return_to_the_menu(
     third = caller.silence()
 
     assert third.says[0] == NOT_UNDERSTOOD
-    assert third.says[1] == "Специалисты сейчас не работают. Линия откроется завтра в восемь часов."
+    assert (
+        third.says[1] == "Специалисты сейчас не работают. "
+        "Линия откроется завтра в восемь часов по московскому времени."
+    )
     assert third.says[-1].startswith(AFTER_HOURS_MENU_START)
 
 
