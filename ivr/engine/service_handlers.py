@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from ivr.domain.phones import is_valid_russian, to_e164
+from ivr.domain.phones import is_callable, keyed_in, to_e164
 from ivr.domain.schedule import MOSCOW, Schedule, describe_slot
 from ivr.domain.spoken import digits_in_groups, phone_in_groups
 from ivr.engine.handlers import HANDLERS
@@ -71,8 +71,17 @@ def _int(value: object) -> int:
 
 
 TOLD = "_told"
+KEYED = "_keyed"
 SMS_SENT = "_sms"
 LATER = "_later"
+
+
+def _international(run: Run) -> bool:
+    return run.flow.defaults.callback_numbers == "international"
+
+
+def _enter_number(node: CallbackNode, run: Run) -> list[str]:
+    return node.enter_number_international if _international(run) else node.enter_number
 
 
 def later_than(node: CallbackNode, run: Run) -> str:
@@ -89,7 +98,6 @@ def later_than(node: CallbackNode, run: Run) -> str:
     return max(gap, next_part).isoformat()
 
 
-
 class CallbackHandler:
     """Confirm the number (or key one in) → offer the next free slot → book it → tell the
     time and the request number (✱ repeats them).
@@ -102,7 +110,8 @@ class CallbackHandler:
         run.state.vars.pop(TOLD, None)
         run.state.vars.pop(LATER, None)
         caller = to_e164(run.state.vars.get("caller", "")) or ""
-        if node.immediate and caller and is_valid_russian(caller):
+        callable_caller = bool(caller) and is_callable(caller, _international(run))
+        if node.immediate and callable_caller:
             run.state.vars["callback_phone"] = caller
             run.state.vars["slot_minutes"] = str(node.slot_minutes)
             # If it cannot be now, the next free slot after this moment is booked instead.
@@ -119,10 +128,10 @@ class CallbackHandler:
                     "sms": self._sms(node, run),
                 },
             )
-        if caller and is_valid_russian(caller):
+        if callable_caller:
             run.state.vars["caller_number"] = phone_in_groups(caller, run.state.lang)
             return self._ask(node, run, "confirm", node.say)
-        return self._ask(node, run, "number", node.enter_number)
+        return self._ask(node, run, "number", _enter_number(node, run))
 
     def resume(self, node_id: str, node: CallbackNode, event: Event, run: Run) -> Outcome:
         if event.kind == "action":
@@ -137,26 +146,36 @@ class CallbackHandler:
             if key == "1":
                 return self._find(node, run, to_e164(run.state.vars["caller"]) or "", "")
             if key == "2":
-                return self._ask(node, run, "number", node.enter_number)
+                return self._ask(node, run, "number", _enter_number(node, run))
             if key == "*":
                 return self._ask(node, run, "confirm", node.say)
             return self._retry(node_id, node, run, "confirm", node.say)
         if stage == "number":
-            number = to_e164(event.digits.rstrip("#")) if event.kind == "digits" else None
-            if number is not None and is_valid_russian(number):
-                return self._find(node, run, number, "")
+            intl = _international(run)
+            number = keyed_in(event.digits, intl) if event.kind == "digits" else None
+            if number is not None and is_callable(number, intl):
+                # Read back in groups before it is used: a digit mistyped is heard.
+                run.state.vars[KEYED] = number
+                run.state.vars["keyed_number"] = phone_in_groups(number, run.state.lang)
+                return self._ask(node, run, "readback", node.confirm_keyed)
             if event.kind == "digits":
-                run.say(node.bad_number)
-            return self._retry(node_id, node, run, "number", node.enter_number)
+                run.say(node.bad_number_international if intl else node.bad_number)
+            return self._retry(node_id, node, run, "number", _enter_number(node, run))
+        if stage == "readback":
+            if key == "1":
+                return self._find(node, run, run.state.vars[KEYED], "")
+            if key == "2":
+                return self._ask(node, run, "number", _enter_number(node, run))
+            if key == "*":
+                return self._ask(node, run, "readback", node.confirm_keyed)
+            return self._retry(node_id, node, run, "readback", node.confirm_keyed)
         # stage == "offer"
         offer = node.offer_later if run.state.vars.get(LATER) else node.offer
         if key == "1":
             return ActionRequest("book_callback", self._slot_args(node, run))
         if key == "2":
             run.state.vars[LATER] = "1"
-            return self._find(
-                node, run, run.state.vars["callback_phone"], later_than(node, run)
-            )
+            return self._find(node, run, run.state.vars["callback_phone"], later_than(node, run))
         return self._retry(node_id, node, run, "offer", offer)
 
     def _ask(self, node: CallbackNode, run: Run, stage: str, prompts: list[str]) -> Outcome:

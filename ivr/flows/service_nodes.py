@@ -7,14 +7,12 @@ web layer runs, so the engine stays pure.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
-
 import re
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from ivr.flows.nodes import Edge, Node, NodeId, PromptList, register_node_kind
-
 
 _CLOCK = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 
@@ -58,6 +56,15 @@ class CallbackNode(Node):
     timeout: int = Field(default=8, ge=3, le=30)
     enter_number: PromptList = Field(default_factory=lambda: ["callback_enter_number"])
     bad_number: PromptList = Field(default_factory=lambda: ["callback_bad_number"])
+    # On a line whose defaults accept international numbers (``callback_numbers``).
+    enter_number_international: PromptList = Field(
+        default_factory=lambda: ["callback_enter_number_international"]
+    )
+    bad_number_international: PromptList = Field(
+        default_factory=lambda: ["callback_bad_number_international"]
+    )
+    # A number keyed in is read back in groups ({keyed_number}) before it is used.
+    confirm_keyed: PromptList = Field(default_factory=lambda: ["callback_confirm_keyed"])
     offer: PromptList = Field(default_factory=lambda: ["callback_offer"])
     # «Более позднее время» (2) offers a useful spread, not the next quarter-hour: the first
     # free slot from the next of these day parts (Moscow time) after the slot offered, and at

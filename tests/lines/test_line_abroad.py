@@ -136,6 +136,7 @@ WALKS: dict[str, list[tuple[str, str]]] = {
         ("queue_key", "1"),
         ("left", "leave"),
         ("press", "89161234567#"),
+        ("press", "1"),
         ("press", "2"),
         ("press", "1"),
         # Silent while the request number is told (star would repeat it).

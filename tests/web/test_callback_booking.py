@@ -65,8 +65,15 @@ def test_another_number_is_validated_and_asked_again(twilio: TwilioWebhooks, clo
     ask = twilio.post("/voice/step?turn=2", call_params(Digits="2")).get_data(as_text=True)
     assert 'finishOnKey="#"' in ask and "Введите номер" in ask
     bad = twilio.post("/voice/step?turn=3", call_params(Digits="81234#")).get_data(as_text=True)
-    assert "Такого номера не существует." in bad
-    good = twilio.post("/voice/step?turn=4", call_params(Digits="84951234567#"))
+    # What a number looks like, not «no such number».
+    assert "Номер должен состоять из одиннадцати цифр и начинаться с восьмёрки." in bad
+    keyed = twilio.post("/voice/step?turn=4", call_params(Digits="84951234567#"))
+    # Read back in groups before it is used.
+    assert (
+        "Вы ввели номер плюс семь, четыреста девяносто пять, сто двадцать три, сорок пять, "
+        "шестьдесят семь. Если верно, нажмите 1." in keyed.get_data(as_text=True)
+    )
+    good = twilio.post("/voice/step?turn=5", call_params(Digits="1"))
     assert "Ближайшее свободное время" in good.get_data(as_text=True)
 
 

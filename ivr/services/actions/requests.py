@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.domain.phones import is_valid_russian, to_e164
+from ivr.domain.phones import is_callable, to_e164
 from ivr.domain.schedule import MOSCOW, Schedule, iter_slots
 from ivr.domain.spoken_time import date_words
 from ivr.engine.steps import ActionRequest
@@ -66,7 +66,8 @@ def escalate_request(action: ActionRequest, ctx: ActionContext) -> Mapping[str, 
     )
     phone = to_e164(ctx.call.caller) or ""
     result: dict[str, Any] = {"request_number": escalation.number}
-    if not phone or not is_valid_russian(phone):
+    international = ctx.flow.defaults.callback_numbers == "international"
+    if not phone or not is_callable(phone, international):
         log.info("request %s escalated as %s, no number to call back", number, escalation.number)
         return result
     booking = open_booking(ctx.session, phone)
