@@ -19,6 +19,7 @@ from ivr.engine.steps import ActionRequest, Gather, Record
 from ivr.flows.service_nodes import CallbackNode, TextAlternativeNode, VoicemailNode
 
 STAGE = "_stage"
+VOICEMAIL_TOLD = "_voicemail_told"
 LAST_EVENT = "_last_event"
 
 
@@ -40,7 +41,13 @@ class VoicemailHandler:
     def resume(self, node_id: str, node: VoicemailNode, event: Event, run: Run) -> Outcome:
         if event.kind == "action":
             remember_request(run, str(event.data["request_number"]))
-            run.say(node.saved)
+            run.state.vars[VOICEMAIL_TOLD] = "sms" if event.data.get("sms") else "told"
+            return self._tell(node, run)
+        if run.state.vars.get(VOICEMAIL_TOLD):
+            # After the request number: ✱ says it again, anything else goes on.
+            if event.kind == "digits" and event.digits[:1] == "*":
+                return self._tell(node, run)
+            run.state.vars.pop(VOICEMAIL_TOLD, None)
             return Goto(node.next)
         sid = str(event.data.get("sid", "")) if event.kind == "recording" else ""
         duration = _int(event.data.get("duration")) if event.kind == "recording" else 0
@@ -55,6 +62,19 @@ class VoicemailHandler:
             return Goto(node.next)
         run.say(node.too_short)
         self._record(node, run)
+        return WAIT
+
+    def _tell(self, node: VoicemailNode, run: Run) -> Outcome:
+        sms = run.state.vars.get(VOICEMAIL_TOLD) == "sms"
+        prompts = [*node.saved, *(node.sms_coming if sms else []), *node.repeat_offer]
+        run.steps.append(
+            Gather(
+                prompts=tuple(run.prompts(prompts)),
+                lang=run.state.lang,
+                timeout=node.repeat_timeout,
+                num_digits=1,
+            )
+        )
         return WAIT
 
     def _record(self, node: VoicemailNode, run: Run) -> None:

@@ -30,6 +30,10 @@ class VoicemailNode(Node):
     saved: PromptList = Field(default_factory=lambda: ["voicemail_saved"])
     # The text message with the request number ({request_digits}), when SMS is configured.
     sms: PromptList = Field(default_factory=lambda: ["voicemail_sms"])
+    sms_coming: PromptList = Field(default_factory=lambda: ["request_number_sms_coming"])
+    # After the request number: ✱ says it again; this long (seconds) to press it.
+    repeat_offer: PromptList = Field(default_factory=lambda: ["request_number_repeat_offer"])
+    repeat_timeout: int = Field(default=4, ge=2, le=15)
     next: NodeId
 
     waits_for_input: ClassVar[bool] = True
