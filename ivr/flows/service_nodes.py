@@ -146,6 +146,9 @@ class RequestStatusNode(Node):
     # When the senior specialist calls ({slot}); without a number to call back, what then.
     escalated_call: PromptList = Field(default_factory=lambda: ["status_escalated_call"])
     escalated_no_call: PromptList = Field(default_factory=lambda: ["status_escalated_no_call"])
+    # After the new request number: ✱ says it again; this long (seconds) to press it.
+    repeat_offer: PromptList = Field(default_factory=lambda: ["request_number_repeat_offer"])
+    repeat_timeout: int = Field(default=4, ge=2, le=15)
     due: PromptList = Field(default_factory=lambda: ["status_due"])
     # A deadline already past: never told in the future tense.
     due_passed: PromptList = Field(default_factory=lambda: ["status_due_passed"])

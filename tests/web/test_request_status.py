@@ -680,7 +680,9 @@ def test_an_overdue_request_offers_escalation_and_1_escalates_with_a_priority_ca
         "Старший специалист позвонит вам сегодня с десяти пятнадцати до десяти тридцати "
         "по московскому времени."
     )
-    assert escalated.says[-1].startswith(MAIN_MENU_START)
+    assert escalated.says[2:] == ["Чтобы повторить номер обращения, нажмите звёздочку."]
+    assert caller.press("*").says == escalated.says
+    assert caller.silence().says[-1].startswith(MAIN_MENU_START)
     [callback] = callbacks(app)
     assert (callback.phone, callback.request_number, callback.priority, callback.status) == (
         CALLER,
