@@ -83,9 +83,10 @@ def test_what_happens_on_new_years_eve_evening(admin: Console) -> None:
     assert "31.12.2026 21:30</strong>: линия закрыта: праздничный или выходной день" in preview
     assert "часы в этот день: 08:00–14:00" in preview
     assert 'выбирает ветку «праздник» → <span class="mono">after_hours</span>' in preview
-    assert "Следующее открытие: 01.01.2027 08:00 — звонивший услышит «завтра в восемь часов»" in (
-        preview
-    )
+    assert (
+        "Следующее открытие: 01.01.2027 08:00 — звонивший услышит «завтра в восемь часов "
+        "по московскому времени»"
+    ) in (preview)
     assert (
         "Сейчас линия не работает. Мы откроемся завтра в восемь часов по московскому времени."
         in preview
