@@ -27,6 +27,37 @@ def is_valid_russian(number: str) -> bool:
     return parsed.country_code == 7 and phonenumbers.is_valid_number(parsed)
 
 
+def is_valid_anywhere(number: str) -> bool:
+    """True for a valid number of any country's numbering plan."""
+    try:
+        parsed = phonenumbers.parse(number, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(parsed)
+
+
+def keyed_in(digits: str, international: bool = False) -> str | None:
+    """A number keyed in on a phone keypad, in E.164 form, or None.
+
+    A keypad has no «+»: an international number starts with 00 (or 810, Russia's own
+    international prefix), which is taken as the «+»; otherwise the number is Russian
+    («8 916…»)."""
+    digits = digits.strip().rstrip("#")
+    if not digits.isdigit():
+        return None
+    if international:
+        for prefix in ("00", "810"):
+            if digits.startswith(prefix):
+                return to_e164("+" + digits[len(prefix) :])
+    return to_e164(digits)
+
+
+def is_callable(number: str, international: bool = False) -> bool:
+    """May a callback be booked to this number: a valid Russian one, or with
+    ``international`` any valid number."""
+    return is_valid_anywhere(number) if international else is_valid_russian(number)
+
+
 def is_mobile(number: str) -> bool:
     """True when the number is a mobile number (so it can receive an SMS)."""
     try:

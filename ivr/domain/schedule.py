@@ -348,8 +348,9 @@ def describe_next_opening(schedule: Schedule, now: datetime, lang: str = "ru") -
     Meant for a closed line; for an open one it returns «сейчас» / "now". Russian:
     «сегодня в десять часов», «завтра в восемь часов», «в понедельник в восемь часов»
     (2–6 days ahead with no holiday or day off in between, so the weekday cannot be
-    mistaken), else «четвёртого января в восемь часов». English: the same forms ("on
-    January fourth at eight a.m.") plus " Moscow time". No opening within the horizon
+    mistaken), else «четвёртого января в восемь часов», each followed by «по московскому
+    времени». English: the same forms ("on January fourth at eight a.m.") plus
+    " Moscow time". No opening within the horizon
     gives «в ближайший рабочий день» / "on the next working day". ``lang`` is "ru" or "en";
     anything else is a configuration error and raises ``ValueError``.
     """
@@ -366,21 +367,23 @@ def describe_next_opening(schedule: Schedule, now: datetime, lang: str = "ru") -
     clock = clock_words(opening.time(), lang)
     when = describe_day(schedule, local, opening.date(), lang)
     if russian:
-        return f"{when} в {clock}"
+        return f"{when} в {clock} по московскому времени"
     return f"{when} at {clock} Moscow time"
 
 
 def describe_slot(
     schedule: Schedule, now: datetime, start: datetime, end: datetime, lang: str = "ru"
 ) -> str:
-    """A callback slot as said on the phone: «завтра с девяти до девяти пятнадцати»,
-    "tomorrow between nine a.m. and nine fifteen a.m. Moscow time"."""
+    """A callback slot as said on the phone: «завтра с девяти до девяти пятнадцати по
+    московскому времени», "tomorrow between nine a.m. and nine fifteen a.m. Moscow time".
+
+    The lines are federal: a caller may be in any time zone, so a time always says whose."""
     start, end = _to_moscow(start, "start"), _to_moscow(end, "end")
     day = describe_day(schedule, now, start.date(), lang)
     if lang == "ru":
         since = clock_words(start.time(), lang, case="genitive")
         until = clock_words(end.time(), lang, case="genitive")
-        return f"{day} с {since} до {until}"
+        return f"{day} с {since} до {until} по московскому времени"
     since, until = clock_words(start.time(), lang), clock_words(end.time(), lang)
     return f"{day} between {since} and {until} Moscow time"
 

@@ -21,7 +21,10 @@ def wait_steps(
     flow: Flow, state: CallState, node: QueueNode, waited: int, average: int, now: datetime
 ) -> list[Step]:
     """The steps for one ``waitUrl`` request: ``waited`` s in the queue, ``average`` s usual."""
-    if node.max_wait is not None and node.on_leave is not None and average > node.max_wait:
+    # The queue's average wait says a long wait is coming; this caller's own wait says it is
+    # already here, even when the average is short.
+    too_long = node.max_wait is not None and max(average, waited) > node.max_wait
+    if too_long and node.on_leave is not None:
         return [LeaveQueue()]
     run = Run(flow, state, now)
     announcement = (

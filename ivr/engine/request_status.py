@@ -9,7 +9,9 @@ three and the caller goes to a person. Side effects are actions: ``recognize_num
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
+from ivr.domain.schedule import Schedule, describe_slot
 from ivr.domain.spoken import digits_in_groups
 from ivr.engine.handlers import HANDLERS
 from ivr.engine.run import WAIT, Goto, Outcome, Run
@@ -67,6 +69,11 @@ class RequestStatusHandler:
             if key == "*":
                 return self._confirm(node, run, run.state.vars[CANDIDATE])
             return self._miss(node, run, node.not_understood)
+        if stage == "escalated":
+            # ✱ says the new request number (and when we call) again; anything else goes on.
+            if event.kind == "digits" and event.digits[:1] == "*":
+                return self._tell_escalation(node, run)
+            return self._leave(node, run)
         # stage == "overdue"
         if event.kind == "digits" and event.digits[:1] == "1":
             return ActionRequest("escalate_request", {"number": run.state.vars[CANDIDATE]})
@@ -157,8 +164,28 @@ class RequestStatusHandler:
             return self._leave(node, run)
         # escalate_request
         remember_request(run, str(data["request_number"]))
-        run.say(node.escalated)
-        return self._leave(node, run)
+        run.state.vars.pop("slot", None)
+        if data.get("slot_start"):
+            start = datetime.fromisoformat(str(data["slot_start"]))
+            end = datetime.fromisoformat(str(data["slot_end"]))
+            schedule = run.flow.runtime_schedule or Schedule(weekly={})
+            run.state.vars["slot"] = describe_slot(schedule, run.now, start, end, run.state.lang)
+        return self._tell_escalation(node, run)
+
+    def _tell_escalation(self, node: RequestStatusNode, run: Run) -> Outcome:
+        """The new request number and when the senior specialist calls, in a short wait
+        for ✱ (say it again)."""
+        run.state.vars[STAGE] = "escalated"
+        call = node.escalated_call if run.state.vars.get("slot") else node.escalated_no_call
+        run.steps.append(
+            Gather(
+                prompts=tuple(run.prompts([*node.escalated, *call, *node.repeat_offer])),
+                lang=run.state.lang,
+                timeout=node.repeat_timeout,
+                num_digits=1,
+            )
+        )
+        return WAIT
 
     def _say_next_step(
         self, node: RequestStatusNode, run: Run, category: str, text: object

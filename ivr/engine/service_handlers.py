@@ -7,10 +7,10 @@ Each asks the web layer for its side effects by name (``save_voicemail``,
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
-from ivr.domain.phones import is_valid_russian, to_e164
-from ivr.domain.schedule import Schedule, describe_slot
+from ivr.domain.phones import is_callable, keyed_in, to_e164
+from ivr.domain.schedule import MOSCOW, Schedule, describe_slot
 from ivr.domain.spoken import digits_in_groups, phone_in_groups
 from ivr.engine.handlers import HANDLERS
 from ivr.engine.run import END, WAIT, Goto, Outcome, Run
@@ -19,6 +19,7 @@ from ivr.engine.steps import ActionRequest, Gather, Record
 from ivr.flows.service_nodes import CallbackNode, TextAlternativeNode, VoicemailNode
 
 STAGE = "_stage"
+VOICEMAIL_TOLD = "_voicemail_told"
 LAST_EVENT = "_last_event"
 
 
@@ -40,7 +41,13 @@ class VoicemailHandler:
     def resume(self, node_id: str, node: VoicemailNode, event: Event, run: Run) -> Outcome:
         if event.kind == "action":
             remember_request(run, str(event.data["request_number"]))
-            run.say(node.saved)
+            run.state.vars[VOICEMAIL_TOLD] = "sms" if event.data.get("sms") else "told"
+            return self._tell(node, run)
+        if run.state.vars.get(VOICEMAIL_TOLD):
+            # After the request number: ✱ says it again, anything else goes on.
+            if event.kind == "digits" and event.digits[:1] == "*":
+                return self._tell(node, run)
+            run.state.vars.pop(VOICEMAIL_TOLD, None)
             return Goto(node.next)
         sid = str(event.data.get("sid", "")) if event.kind == "recording" else ""
         duration = _int(event.data.get("duration")) if event.kind == "recording" else 0
@@ -57,6 +64,19 @@ class VoicemailHandler:
         self._record(node, run)
         return WAIT
 
+    def _tell(self, node: VoicemailNode, run: Run) -> Outcome:
+        sms = run.state.vars.get(VOICEMAIL_TOLD) == "sms"
+        prompts = [*node.saved, *(node.sms_coming if sms else []), *node.repeat_offer]
+        run.steps.append(
+            Gather(
+                prompts=tuple(run.prompts(prompts)),
+                lang=run.state.lang,
+                timeout=node.repeat_timeout,
+                num_digits=1,
+            )
+        )
+        return WAIT
+
     def _record(self, node: VoicemailNode, run: Run) -> None:
         run.steps.append(
             Record(max_length=node.max_length, purpose="voicemail", min_length=node.min_length)
@@ -70,16 +90,51 @@ def _int(value: object) -> int:
         return 0
 
 
+TOLD = "_told"
+KEYED = "_keyed"
+SMS_SENT = "_sms"
+LATER = "_later"
+
+
+def _international(run: Run) -> bool:
+    return run.flow.defaults.callback_numbers == "international"
+
+
+def _enter_number(node: CallbackNode, run: Run) -> list[str]:
+    return node.enter_number_international if _international(run) else node.enter_number
+
+
+def later_than(node: CallbackNode, run: Run) -> str:
+    """Where «более позднее время» looks from: the next of the node's day parts after the
+    slot offered, and at least ``later_gap_minutes`` after it (Moscow time, ISO)."""
+    offered = datetime.fromisoformat(run.state.vars["slot_start"]).astimezone(MOSCOW)
+    gap = offered + timedelta(minutes=node.later_gap_minutes)
+    starts = [
+        datetime.combine(offered.date() + timedelta(days=days), time.fromisoformat(part), MOSCOW)
+        for days in (0, 1)
+        for part in node.later_day_parts
+    ]
+    next_part = min((start for start in starts if start > offered), default=gap)
+    return max(gap, next_part).isoformat()
+
+
 class CallbackHandler:
-    """Confirm the number (or key one in) → offer the next free slot → book it."""
+    """Confirm the number (or key one in) → offer the next free slot → book it → tell the
+    time and the request number (✱ repeats them).
+
+    An ``immediate`` node books the caller's own number for right away; when nobody can call
+    now it books the next free slot by itself and tells it: the caller may refuse (2)."""
 
     def enter(self, node_id: str, node: CallbackNode, run: Run) -> Outcome:
         run.reset_attempts(node_id)
+        run.state.vars.pop(TOLD, None)
+        run.state.vars.pop(LATER, None)
         caller = to_e164(run.state.vars.get("caller", "")) or ""
-        if node.immediate and caller and is_valid_russian(caller):
+        callable_caller = bool(caller) and is_callable(caller, _international(run))
+        if node.immediate and callable_caller:
             run.state.vars["callback_phone"] = caller
             run.state.vars["slot_minutes"] = str(node.slot_minutes)
-            # If it cannot be now, the next free slot after this moment is offered instead.
+            # If it cannot be now, the next free slot after this moment is booked instead.
             run.state.vars["slot_start"] = run.now.isoformat()
             return ActionRequest(
                 "book_callback",
@@ -90,12 +145,13 @@ class CallbackHandler:
                     "capacity": node.capacity,
                     "callback_flow": node.callback_flow,
                     "immediate": True,
+                    "sms": self._sms(node, run),
                 },
             )
-        if caller and is_valid_russian(caller):
+        if callable_caller:
             run.state.vars["caller_number"] = phone_in_groups(caller, run.state.lang)
             return self._ask(node, run, "confirm", node.say)
-        return self._ask(node, run, "number", node.enter_number)
+        return self._ask(node, run, "number", _enter_number(node, run))
 
     def resume(self, node_id: str, node: CallbackNode, event: Event, run: Run) -> Outcome:
         if event.kind == "action":
@@ -104,29 +160,43 @@ class CallbackHandler:
         # Remembered for the retry: silence and a wrong key are answered differently.
         run.state.vars[LAST_EVENT] = event.kind
         key = event.digits[:1] if event.kind == "digits" else ""
+        if stage == "told":
+            return self._after_telling(node, run, key)
         if stage == "confirm":
             if key == "1":
                 return self._find(node, run, to_e164(run.state.vars["caller"]) or "", "")
             if key == "2":
-                return self._ask(node, run, "number", node.enter_number)
+                return self._ask(node, run, "number", _enter_number(node, run))
             if key == "*":
                 return self._ask(node, run, "confirm", node.say)
             return self._retry(node_id, node, run, "confirm", node.say)
         if stage == "number":
-            number = to_e164(event.digits.rstrip("#")) if event.kind == "digits" else None
-            if number is not None and is_valid_russian(number):
-                return self._find(node, run, number, "")
+            intl = _international(run)
+            number = keyed_in(event.digits, intl) if event.kind == "digits" else None
+            if number is not None and is_callable(number, intl):
+                # Read back in groups before it is used: a digit mistyped is heard.
+                run.state.vars[KEYED] = number
+                run.state.vars["keyed_number"] = phone_in_groups(number, run.state.lang)
+                return self._ask(node, run, "readback", node.confirm_keyed)
             if event.kind == "digits":
-                run.say(node.bad_number)
-            return self._retry(node_id, node, run, "number", node.enter_number)
+                run.say(node.bad_number_international if intl else node.bad_number)
+            return self._retry(node_id, node, run, "number", _enter_number(node, run))
+        if stage == "readback":
+            if key == "1":
+                return self._find(node, run, run.state.vars[KEYED], "")
+            if key == "2":
+                return self._ask(node, run, "number", _enter_number(node, run))
+            if key == "*":
+                return self._ask(node, run, "readback", node.confirm_keyed)
+            return self._retry(node_id, node, run, "readback", node.confirm_keyed)
         # stage == "offer"
+        offer = node.offer_later if run.state.vars.get(LATER) else node.offer
         if key == "1":
             return ActionRequest("book_callback", self._slot_args(node, run))
         if key == "2":
-            return self._find(
-                node, run, run.state.vars["callback_phone"], run.state.vars["slot_end"]
-            )
-        return self._retry(node_id, node, run, "offer", node.offer)
+            run.state.vars[LATER] = "1"
+            return self._find(node, run, run.state.vars["callback_phone"], later_than(node, run))
+        return self._retry(node_id, node, run, "offer", offer)
 
     def _ask(self, node: CallbackNode, run: Run, stage: str, prompts: list[str]) -> Outcome:
         run.state.vars[STAGE] = stage
@@ -176,22 +246,38 @@ class CallbackHandler:
             "slot_end": run.state.vars["slot_end"],
             "capacity": node.capacity,
             "callback_flow": node.callback_flow,
+            "sms": self._sms(node, run),
         }
+
+    def _sms(self, node: CallbackNode, run: Run) -> str:
+        # A template: only the web layer knows the request number ({request_digits}).
+        return "".join(run.flow.prompt_text(run.state.lang, pid) for pid in node.sms)
 
     def _on_result(self, node_id: str, node: CallbackNode, event: Event, run: Run) -> Outcome:
         data = event.data
+        auto = run.state.vars.get(STAGE) == "auto"
+        if data.get("action") == "cancel_callback":
+            run.state.vars.pop(STAGE, None)
+            run.state.vars.pop(TOLD, None)
+            run.say(node.refused)
+            return Goto(node.on_refuse or node.next)
         if data.get("existing"):
             self._remember_slot(run, str(data["slot_start"]), str(data["slot_end"]))
             remember_request(run, str(data["request_number"]))
-            run.say(node.already_booked)
-            return self._done(node, run)
+            return self._tell(node, run, "already_booked", sms=False)
         if data.get("action") == "book_callback" and data.get("ok"):
             remember_request(run, str(data["request_number"]))
+            sms = bool(data.get("sms"))
+            if auto:
+                return self._tell(node, run, "booked_auto", sms=sms)
             immediate = node.immediate and STAGE not in run.state.vars
-            run.say(node.booked_now if immediate else node.booked)
-            return self._done(node, run)
+            return self._tell(node, run, "booked_now" if immediate else "booked", sms=sms)
         if data.get("action") == "book_callback":
-            # The slot filled up meanwhile: offer the next one.
+            if node.immediate and STAGE not in run.state.vars:
+                # Nobody can call right now: the next free slot is booked by itself, as the
+                # line promises, and the caller may refuse it.
+                run.state.vars[STAGE] = "auto"
+            # The slot filled up meanwhile (or it cannot be now): find the next one.
             return self._find(
                 node, run, run.state.vars["callback_phone"], run.state.vars["slot_start"]
             )
@@ -199,7 +285,50 @@ class CallbackHandler:
             run.say(node.no_slots)
             return self._done(node, run, failed=True)
         self._remember_slot(run, str(data["slot_start"]), str(data["slot_end"]))
-        return self._ask(node, run, "offer", node.offer)
+        if auto:
+            return ActionRequest("book_callback", self._slot_args(node, run))
+        later = bool(run.state.vars.get(LATER))
+        return self._ask(node, run, "offer", node.offer_later if later else node.offer)
+
+    def _told_prompts(self, node: CallbackNode, run: Run) -> list[str]:
+        told = run.state.vars.get(TOLD, "booked")
+        prompts = list(getattr(node, told))
+        if run.state.vars.get(SMS_SENT):
+            prompts += node.sms_coming
+        if told == "booked_auto":
+            prompts += node.refuse_offer
+        return [*prompts, *node.repeat_offer]
+
+    def _tell(self, node: CallbackNode, run: Run, told: str, *, sms: bool) -> Outcome:
+        """Say the booking and its request number in a short wait for ✱ (say it again)
+        or, for a booking the caller did not ask for, 2 (refuse it)."""
+        run.state.vars[TOLD] = told
+        if sms:
+            run.state.vars[SMS_SENT] = "1"
+        else:
+            run.state.vars.pop(SMS_SENT, None)
+        run.state.vars[STAGE] = "told"
+        run.steps.append(
+            Gather(
+                prompts=tuple(run.prompts(self._told_prompts(node, run))),
+                lang=run.state.lang,
+                timeout=node.repeat_timeout,
+                num_digits=1,
+            )
+        )
+        return WAIT
+
+    def _after_telling(self, node: CallbackNode, run: Run, key: str) -> Outcome:
+        told = run.state.vars.get(TOLD, "booked")
+        if key == "*":
+            return self._tell(node, run, told, sms=bool(run.state.vars.get(SMS_SENT)))
+        if key == "2" and told == "booked_auto":
+            return ActionRequest(
+                "cancel_callback", {"request_number": run.state.vars["request_digits"]}
+            )
+        run.state.vars.pop(TOLD, None)
+        run.state.vars.pop(SMS_SENT, None)
+        return self._done(node, run)
 
     def _remember_slot(self, run: Run, start_iso: str, end_iso: str) -> None:
         start, end = datetime.fromisoformat(start_iso), datetime.fromisoformat(end_iso)

@@ -165,6 +165,9 @@ class Defaults(BaseModel):
 
     # The node a caller reaches with 0, and after too many failed attempts.
     operator: str | None = None
+    # Which numbers a callback may be booked to: Russian ones, or any country's (a line for
+    # callers abroad).
+    callback_numbers: Literal["russian", "international"] = "russian"
     timeout: int = Field(default=6, ge=1, le=60)
     retries: int = Field(default=2, ge=0, le=10)
     no_input: PromptList = Field(default_factory=list)

@@ -280,7 +280,8 @@ class QueueNode(Node):
     leave_key: str | None = Field(default=None, pattern=r"^[0-9#]$")
     leave_offer: PromptList = Field(default_factory=list)
     leave_after: int = Field(default=0, ge=0, le=3600)
-    # Leave at once for ``on_leave`` when the queue's average wait exceeds this (seconds).
+    # Leave for ``on_leave`` when the queue's average wait, or this caller's own wait so far,
+    # exceeds this (seconds).
     max_wait: int | None = Field(default=None, ge=0, le=3600)
 
     is_end: ClassVar[bool] = True

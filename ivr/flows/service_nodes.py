@@ -7,11 +7,14 @@ web layer runs, so the engine stays pure.
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ivr.flows.nodes import Edge, Node, NodeId, PromptList, register_node_kind
+
+_CLOCK = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 
 
 class VoicemailNode(Node):
@@ -27,6 +30,10 @@ class VoicemailNode(Node):
     saved: PromptList = Field(default_factory=lambda: ["voicemail_saved"])
     # The text message with the request number ({request_digits}), when SMS is configured.
     sms: PromptList = Field(default_factory=lambda: ["voicemail_sms"])
+    sms_coming: PromptList = Field(default_factory=lambda: ["request_number_sms_coming"])
+    # After the request number: ✱ says it again; this long (seconds) to press it.
+    repeat_offer: PromptList = Field(default_factory=lambda: ["request_number_repeat_offer"])
+    repeat_timeout: int = Field(default=4, ge=2, le=15)
     next: NodeId
 
     waits_for_input: ClassVar[bool] = True
@@ -53,7 +60,24 @@ class CallbackNode(Node):
     timeout: int = Field(default=8, ge=3, le=30)
     enter_number: PromptList = Field(default_factory=lambda: ["callback_enter_number"])
     bad_number: PromptList = Field(default_factory=lambda: ["callback_bad_number"])
+    # On a line whose defaults accept international numbers (``callback_numbers``).
+    enter_number_international: PromptList = Field(
+        default_factory=lambda: ["callback_enter_number_international"]
+    )
+    bad_number_international: PromptList = Field(
+        default_factory=lambda: ["callback_bad_number_international"]
+    )
+    # A number keyed in is read back in groups ({keyed_number}) before it is used.
+    confirm_keyed: PromptList = Field(default_factory=lambda: ["callback_confirm_keyed"])
     offer: PromptList = Field(default_factory=lambda: ["callback_offer"])
+    # «Более позднее время» (2) offers a useful spread, not the next quarter-hour: the first
+    # free slot from the next of these day parts (Moscow time) after the slot offered, and at
+    # least ``later_gap_minutes`` after it — later today, tomorrow morning, tomorrow evening.
+    later_day_parts: list[str] = Field(
+        default_factory=lambda: ["09:00", "17:00"], min_length=1, max_length=24
+    )
+    later_gap_minutes: int = Field(default=120, ge=15, le=24 * 60)
+    offer_later: PromptList = Field(default_factory=lambda: ["callback_offer_later"])
     booked: PromptList = Field(default_factory=lambda: ["callback_booked"])
     already_booked: PromptList = Field(default_factory=lambda: ["callback_already_booked"])
     no_slots: PromptList = Field(default_factory=lambda: ["callback_no_slots"])
@@ -61,17 +85,41 @@ class CallbackNode(Node):
     # a caller whose number cannot be called back is asked for one.
     immediate: bool = False
     booked_now: PromptList = Field(default_factory=lambda: ["callback_booked_now"])
+    # An immediate booking that cannot be now: the next free slot, booked without asking,
+    # told with the way to refuse it.
+    booked_auto: PromptList = Field(default_factory=lambda: ["callback_booked_auto"])
+    refuse_offer: PromptList = Field(default_factory=lambda: ["callback_refuse_offer"])
+    refused: PromptList = Field(default_factory=lambda: ["callback_refused"])
     # Said when the caller gives up on the booking (too many silences or wrong keys).
     not_booked: PromptList = Field(default_factory=lambda: ["callback_not_booked"])
+    # After the request number: ✱ says it again; this long (seconds) to press it.
+    repeat_offer: PromptList = Field(default_factory=lambda: ["request_number_repeat_offer"])
+    repeat_timeout: int = Field(default=4, ge=2, le=15)
+    # The text message with the request number ({request_digits}), when SMS is configured
+    # and the number booked is a mobile one; ``sms_coming`` tells the caller it is on its way.
+    sms: PromptList = Field(default_factory=lambda: ["callback_sms"])
+    sms_coming: PromptList = Field(default_factory=lambda: ["request_number_sms_coming"])
     next: NodeId
     on_failure: NodeId | None = None
+    # Where a caller who refused the booking made for them goes (default: ``next``).
+    on_refuse: NodeId | None = None
 
     waits_for_input: ClassVar[bool] = True
+
+    @field_validator("later_day_parts")
+    @classmethod
+    def _clock_times(cls, parts: list[str]) -> list[str]:
+        for part in parts:
+            if not _CLOCK.fullmatch(part):
+                raise ValueError(f"later_day_parts: {part!r} is not a time of day like 09:00")
+        return sorted(parts)
 
     def edges(self) -> list[Edge]:
         edges = [Edge("next", self.next, ("next",))]
         if self.on_failure is not None:
             edges.append(Edge("on_failure", self.on_failure, ("on_failure",)))
+        if self.on_refuse is not None:
+            edges.append(Edge("on_refuse", self.on_refuse, ("on_refuse",)))
         return edges
 
 
@@ -95,6 +143,12 @@ class RequestStatusNode(Node):
     found: PromptList = Field(default_factory=lambda: ["status_found"])
     overdue: PromptList = Field(default_factory=lambda: ["status_overdue_offer"])
     escalated: PromptList = Field(default_factory=lambda: ["status_escalated"])
+    # When the senior specialist calls ({slot}); without a number to call back, what then.
+    escalated_call: PromptList = Field(default_factory=lambda: ["status_escalated_call"])
+    escalated_no_call: PromptList = Field(default_factory=lambda: ["status_escalated_no_call"])
+    # After the new request number: ✱ says it again; this long (seconds) to press it.
+    repeat_offer: PromptList = Field(default_factory=lambda: ["request_number_repeat_offer"])
+    repeat_timeout: int = Field(default=4, ge=2, le=15)
     due: PromptList = Field(default_factory=lambda: ["status_due"])
     # A deadline already past: never told in the future tense.
     due_passed: PromptList = Field(default_factory=lambda: ["status_due_passed"])

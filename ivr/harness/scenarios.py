@@ -19,6 +19,14 @@ A scenario file is YAML::
         expect:
           callback: true
 
+Requests («обращения») the calls look up are listed under a top-level ``requests:`` key, as the
+back office would have imported them, and stored before each call of the file (in-process
+runs only)::
+
+    requests:
+      - {number: "777888", status: in_work, due: "2026-11-20T18:00", category: services,
+         next_step: "Дождитесь ответа специалиста в личном кабинете."}
+
 Inputs are used in order, one per ``<Gather>``/``<Record>``, then the caller is silent. A
 ``<Gather>`` in a queue's wait music (the ``waitUrl`` documents, and what their ``<Gather>``
 action answers) takes only ``{wait_press: KEYS}``: until that is the next input the caller
@@ -50,7 +58,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -103,6 +111,8 @@ class Scenario:
     source: Path
     spec: CallSpec
     expect: dict[str, Any]
+    # Requests to store before the call (the file's ``requests:``).
+    requests: tuple[dict[str, Any], ...] = ()
 
     @property
     def title(self) -> str:
@@ -165,6 +175,31 @@ def _strings(value: Any, what: str) -> list[str]:
     if not isinstance(value, list):
         raise ScenarioError(f"{what} must be a list of texts")
     return [_text(item, what) for item in value]
+
+
+REQUEST_KEYS = {"number", "status", "due", "category", "next_step"}
+
+
+def _requests(raw: Any, source: Path) -> tuple[dict[str, Any], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ScenarioError(f"{source}: requests is a list of requests (number, status, due …)")
+    seeded = []
+    for index, item in enumerate(raw):
+        where = f"{source}: request {index + 1}"
+        if not isinstance(item, dict) or "number" not in item:
+            raise ScenarioError(f"{where}: a request is a mapping with at least a number")
+        unknown = sorted(set(item) - REQUEST_KEYS)
+        if unknown:
+            raise ScenarioError(f"{where}: unknown keys {', '.join(unknown)}")
+        request: dict[str, Any] = {
+            key: _text(item[key], f"{where}: {key}") for key in item if key != "due"
+        }
+        if item.get("due") is not None:
+            request["due"] = _moment(item["due"], f"{where}: due")
+        seeded.append(request)
+    return tuple(seeded)
 
 
 def _scenario(raw: Any, defaults: dict[str, Any], source: Path, index: int) -> Scenario:
@@ -236,13 +271,17 @@ def load_file(path: Path) -> list[Scenario]:
         data = {"calls": data}
     if not isinstance(data, dict) or not isinstance(data.get("calls"), list):
         raise ScenarioError(f"{path}: expected a mapping with a list of calls under 'calls'")
-    unknown = sorted(set(data) - {"defaults", "calls"})
+    unknown = sorted(set(data) - {"defaults", "calls", "requests"})
     if unknown:
         raise ScenarioError(f"{path}: unknown top-level keys {', '.join(unknown)}")
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict) or set(defaults) - DEFAULT_KEYS:
         raise ScenarioError(f"{path}: defaults may set {', '.join(sorted(DEFAULT_KEYS))}")
-    scenarios = [_scenario(raw, defaults, path, i) for i, raw in enumerate(data["calls"])]
+    requests = _requests(data.get("requests"), path)
+    scenarios = [
+        replace(_scenario(raw, defaults, path, i), requests=requests)
+        for i, raw in enumerate(data["calls"])
+    ]
     names = [scenario.name for scenario in scenarios]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
@@ -483,11 +522,45 @@ def check(scenario: Scenario, result: CallResult, local: LocalApp | None) -> Sce
     return outcome
 
 
+def seed(scenario: Scenario, local: LocalApp | None) -> None:
+    """Store the scenario's requests (those not stored yet) in the in-process server's
+    database; against a running server there is none to write to."""
+    if local is None or not scenario.requests:
+        return
+    from datetime import UTC
+
+    from ivr.store import models
+
+    with local.services.db.transaction() as session:
+        for item in scenario.requests:
+            if session.get(models.Request, item["number"]) is not None:
+                continue
+            due = item.get("due")
+            session.add(
+                models.Request(
+                    number=item["number"],
+                    category=item.get("category", "services"),
+                    status=item.get("status", "in_work"),
+                    source="import",
+                    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    due_at=due.astimezone(UTC) if due is not None else None,
+                    next_step=item.get("next_step", ""),
+                    caller="",
+                    line="",
+                    call_sid="",
+                )
+            )
+
+
 def run(
     scenarios: Iterable[Scenario], harness: CallHarness, local: LocalApp | None = None
 ) -> list[ScenarioResult]:
-    """Place every scenario's call and check it."""
-    return [check(scenario, harness.place(scenario.spec), local) for scenario in scenarios]
+    """Store each scenario's requests, place its call and check it."""
+    results = []
+    for scenario in scenarios:
+        seed(scenario, local)
+        results.append(check(scenario, harness.place(scenario.spec), local))
+    return results
 
 
 def report(results: list[ScenarioResult]) -> list[str]:

@@ -139,6 +139,9 @@ class Callback(Base):
     # booked, dialing, retry, completed, failed, expired (not reached in time), canceled
     status: Mapped[str] = mapped_column(String(16), default="booked")
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    # slot (a time chosen or given: a booking, an escalation, a person's) or immediate (the
+    # caller asked to be called right away, instead of waiting in a queue).
+    kind: Mapped[str] = mapped_column(String(16), default="slot", server_default="slot")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     last_result: Mapped[str] = mapped_column(String(32), default="")
@@ -148,10 +151,13 @@ class Callback(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        # One open booking per phone number, enforced by the database itself.
+        # One open booking of each kind per phone number, enforced by the database itself:
+        # an earlier booking for a time (an escalation's, say) does not stand in the way of
+        # a call back right now instead of waiting in a queue.
         Index(
-            "uq_callbacks_open_phone",
+            "uq_callbacks_open_phone_kind",
             "phone",
+            "kind",
             unique=True,
             sqlite_where=text("status IN ('booked', 'dialing', 'retry')"),
             postgresql_where=text("status IN ('booked', 'dialing', 'retry')"),

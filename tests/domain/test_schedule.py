@@ -236,7 +236,8 @@ def test_admin_day_off() -> None:
     assert state_at(schedule, msk(2026, 6, 3, 10, 0)) is LineState.HOLIDAY
     # Tuesday evening: Thursday is 2 days ahead but the day off lies between.
     assert (
-        describe_next_opening(schedule, msk(2026, 6, 2, 20, 30)) == "четвёртого июня в восемь часов"
+        describe_next_opening(schedule, msk(2026, 6, 2, 20, 30))
+        == "четвёртого июня в восемь часов по московскому времени"
     )
 
 
@@ -256,7 +257,8 @@ def test_special_hours_win_over_holiday_and_day_off() -> None:
     assert day_kind(schedule, date(2026, 6, 3)) is DayKind.SPECIAL
     assert is_open(schedule, msk(2026, 6, 3, 15, 0))
     assert (
-        describe_next_opening(schedule, msk(2026, 6, 3, 9, 0)) == "сегодня в четырнадцать тридцать"
+        describe_next_opening(schedule, msk(2026, 6, 3, 9, 0))
+        == "сегодня в четырнадцать тридцать по московскому времени"
     )
     # An empty special entry closes a regular workday; it is not a holiday.
     assert state_at(schedule, msk(2026, 6, 4, 10, 0)) is LineState.CLOSED
@@ -311,17 +313,49 @@ def test_midnight_is_not_an_opening_of_a_line_open_across_it() -> None:
 @pytest.mark.parametrize(
     ("schedule", "now", "phrase"),
     [
-        (MAIN, msk(2026, 6, 1, 6, 0), "сегодня в восемь часов"),
-        (MAIN, msk(2026, 6, 1, 20, 0), "завтра в восемь часов"),  # never «сегодня» after closing
-        (MAIN, msk(2026, 6, 5, 21, 0), "завтра в девять часов"),  # Friday night
-        (MAIN, msk(2026, 6, 6, 18, 30), "завтра в десять часов"),  # Saturday -> Sunday
-        (MAIN, msk(2026, 12, 31, 15, 0), "завтра в восемь часов"),  # holiday hours on 1 January
-        (REGIONAL, msk(2026, 6, 5, 19, 0), "в понедельник в девять часов"),
+        (MAIN, msk(2026, 6, 1, 6, 0), "сегодня в восемь часов по московскому времени"),
+        (
+            MAIN,
+            msk(2026, 6, 1, 20, 0),
+            "завтра в восемь часов по московскому времени",
+        ),  # never «сегодня» after closing
+        (
+            MAIN,
+            msk(2026, 6, 5, 21, 0),
+            "завтра в девять часов по московскому времени",
+        ),  # Friday night
+        (
+            MAIN,
+            msk(2026, 6, 6, 18, 30),
+            "завтра в десять часов по московскому времени",
+        ),  # Saturday -> Sunday
+        (
+            MAIN,
+            msk(2026, 12, 31, 15, 0),
+            "завтра в восемь часов по московскому времени",
+        ),  # holiday hours on 1 January
+        (REGIONAL, msk(2026, 6, 5, 19, 0), "в понедельник в девять часов по московскому времени"),
         # Friday before the May holidays: Tuesday 12 May is 4 days ahead, a holiday between.
-        (REGIONAL, msk(2026, 5, 8, 19, 0), "двенадцатого мая в девять часов"),
-        (REGIONAL, msk(2026, 12, 30, 19, 0), "одиннадцатого января в девять часов"),
-        (HOLIDAY_CLOSED, msk(2026, 12, 30, 21, 0), "девятого января в девять часов"),
-        (HOLIDAY_CLOSED, msk(2025, 12, 30, 21, 0), "десятого января в девять часов"),
+        (
+            REGIONAL,
+            msk(2026, 5, 8, 19, 0),
+            "двенадцатого мая в девять часов по московскому времени",
+        ),
+        (
+            REGIONAL,
+            msk(2026, 12, 30, 19, 0),
+            "одиннадцатого января в девять часов по московскому времени",
+        ),
+        (
+            HOLIDAY_CLOSED,
+            msk(2026, 12, 30, 21, 0),
+            "девятого января в девять часов по московскому времени",
+        ),
+        (
+            HOLIDAY_CLOSED,
+            msk(2025, 12, 30, 21, 0),
+            "десятого января в девять часов по московскому времени",
+        ),
     ],
 )
 def test_describe_next_opening_ru(schedule: Schedule, now: datetime, phrase: str) -> None:
@@ -331,15 +365,19 @@ def test_describe_next_opening_ru(schedule: Schedule, now: datetime, phrase: str
 @pytest.mark.parametrize(
     ("weekday", "now", "phrase"),
     [
-        (1, msk(2026, 6, 1, 12, 0), "завтра в девять часов"),
-        (2, msk(2026, 6, 1, 12, 0), "в среду в девять часов"),
-        (3, msk(2026, 6, 1, 12, 0), "в четверг в девять часов"),
-        (4, msk(2026, 6, 1, 12, 0), "в пятницу в девять часов"),
-        (5, msk(2026, 6, 1, 12, 0), "в субботу в девять часов"),
-        (6, msk(2026, 6, 1, 12, 0), "в воскресенье в девять часов"),
-        (0, msk(2026, 6, 1, 12, 0), "восьмого июня в девять часов"),  # a week ahead: the date
-        (1, msk(2026, 6, 7, 12, 0), "во вторник в девять часов"),
-        (0, msk(2026, 6, 4, 12, 0), "в понедельник в девять часов"),
+        (1, msk(2026, 6, 1, 12, 0), "завтра в девять часов по московскому времени"),
+        (2, msk(2026, 6, 1, 12, 0), "в среду в девять часов по московскому времени"),
+        (3, msk(2026, 6, 1, 12, 0), "в четверг в девять часов по московскому времени"),
+        (4, msk(2026, 6, 1, 12, 0), "в пятницу в девять часов по московскому времени"),
+        (5, msk(2026, 6, 1, 12, 0), "в субботу в девять часов по московскому времени"),
+        (6, msk(2026, 6, 1, 12, 0), "в воскресенье в девять часов по московскому времени"),
+        (
+            0,
+            msk(2026, 6, 1, 12, 0),
+            "восьмого июня в девять часов по московскому времени",
+        ),  # a week ahead: the date
+        (1, msk(2026, 6, 7, 12, 0), "во вторник в девять часов по московскому времени"),
+        (0, msk(2026, 6, 4, 12, 0), "в понедельник в девять часов по московскому времени"),
     ],
 )
 def test_weekday_phrases(weekday: int, now: datetime, phrase: str) -> None:
@@ -370,16 +408,22 @@ def test_a_callback_slot_is_said_from_and_until_in_words() -> None:
     now = msk(2026, 11, 25, 22, 30)  # Wednesday night
     tomorrow = (msk(2026, 11, 26, 9, 0), msk(2026, 11, 26, 9, 15))
     after_the_weekend = (msk(2026, 11, 30, 13, 45), msk(2026, 11, 30, 14, 0))
-    assert describe_slot(MAIN, now, *tomorrow) == "завтра с девяти до девяти пятнадцати"
+    assert (
+        describe_slot(MAIN, now, *tomorrow)
+        == "завтра с девяти до девяти пятнадцати по московскому времени"
+    )
     assert describe_slot(MAIN, now, *after_the_weekend) == (
-        "в понедельник с тринадцати сорока пяти до четырнадцати"
+        "в понедельник с тринадцати сорока пяти до четырнадцати по московскому времени"
     )
     assert describe_slot(MAIN, now, *tomorrow, lang="en") == (
         "tomorrow between nine a.m. and nine fifteen a.m. Moscow time"
     )
     # Given in UTC, said in Moscow time.
     utc = (datetime(2026, 11, 26, 6, 0, tzinfo=UTC), datetime(2026, 11, 26, 6, 15, tzinfo=UTC))
-    assert describe_slot(MAIN, now, *utc) == "завтра с девяти до девяти пятнадцати"
+    assert (
+        describe_slot(MAIN, now, *utc)
+        == "завтра с девяти до девяти пятнадцати по московскому времени"
+    )
 
 
 def test_describe_fallbacks() -> None:

@@ -268,7 +268,7 @@ def test_a_closed_line_takes_the_closed_branch_and_says_when_it_opens(
 ) -> None:
     saturday = datetime(2026, 11, 28, 12, 0, tzinfo=MOSCOW)
     assert start(scheduled(make_flow), saturday).steps == [
-        ru("closed", "Закрыто, откроемся в понедельник в девять часов."),
+        ru("closed", "Закрыто, откроемся в понедельник в девять часов по московскому времени."),
         Hangup(),
     ]
 
@@ -289,7 +289,7 @@ def test_a_prompt_in_a_fixed_language_says_the_next_opening_in_it(make_flow: Mak
         )
     )
     assert start(flow, evening).steps == [
-        ru("closed", "Закрыто, откроемся завтра в девять часов."),
+        ru("closed", "Закрыто, откроемся завтра в девять часов по московскому времени."),
         Say("Closed, we open tomorrow at nine a.m. Moscow time.", "en", prompt_id="closed"),
         Hangup(),
     ]
@@ -304,7 +304,10 @@ def test_a_holiday_takes_the_holiday_branch_or_else_the_closed_one(make_flow: Ma
         )
     )
     assert start(without, holiday).steps == [
-        ru("closed", "Закрыто, откроемся двенадцатого января в девять часов."),
+        ru(
+            "closed",
+            "Закрыто, откроемся двенадцатого января в девять часов по московскому времени.",
+        ),
         Hangup(),
     ]
 

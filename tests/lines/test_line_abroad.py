@@ -136,8 +136,11 @@ WALKS: dict[str, list[tuple[str, str]]] = {
         ("queue_key", "1"),
         ("left", "leave"),
         ("press", "89161234567#"),
+        ("press", "1"),
         ("press", "2"),
         ("press", "1"),
+        # Silent while the request number is told (star would repeat it).
+        ("silence", ""),
     ],
     "tech, errors": [("press", "1"), ("press", "2")],
     "tech, sms": [("press", "1"), ("press", "3")],

@@ -55,10 +55,10 @@ MAIN_GREETING = say(WELCOME) + say(RECORDED) + say(NO_PASSWORDS)
     ("moment", "after_greeting"),
     [
         (WORKING, MAIN_OPEN),
-        (EVENING, closed("завтра в восемь часов") + AFTER_HOURS),
+        (EVENING, closed("завтра в восемь часов по московскому времени") + AFTER_HOURS),
         # Public holidays: a short day, 08:00–14:00.
         (NEW_YEAR, MAIN_OPEN),
-        (NEW_YEAR_AFTERNOON, closed("завтра в восемь часов") + AFTER_HOURS),
+        (NEW_YEAR_AFTERNOON, closed("завтра в восемь часов по московскому времени") + AFTER_HOURS),
         (MAY_DAY, MAIN_OPEN),
     ],
     ids=["working", "evening", "holiday-morning", "holiday-afternoon", "may-day"],
@@ -76,12 +76,21 @@ def test_main_line(
     ("moment", "after_greeting"),
     [
         (WORKING, MAIN_OPEN),
-        ((2026, 11, 25, 18, 0), closed("завтра в девять часов") + AFTER_HOURS),
-        (EVENING, closed("завтра в девять часов") + AFTER_HOURS),
-        ((2026, 11, 28, 12, 0), closed("в понедельник в девять часов") + AFTER_HOURS),
+        (
+            (2026, 11, 25, 18, 0),
+            closed("завтра в девять часов по московскому времени") + AFTER_HOURS,
+        ),
+        (EVENING, closed("завтра в девять часов по московскому времени") + AFTER_HOURS),
+        (
+            (2026, 11, 28, 12, 0),
+            closed("в понедельник в девять часов по московскому времени") + AFTER_HOURS,
+        ),
         # Regional centres are closed on public holidays.
-        (NEW_YEAR, closed("двенадцатого января в девять часов") + AFTER_HOURS),
-        (MAY_DAY, closed("в понедельник в девять часов") + AFTER_HOURS),
+        (
+            NEW_YEAR,
+            closed("двенадцатого января в девять часов по московскому времени") + AFTER_HOURS,
+        ),
+        (MAY_DAY, closed("в понедельник в девять часов по московскому времени") + AFTER_HOURS),
     ],
     ids=["working", "at-18", "evening", "saturday", "new-year", "may-day"],
 )

@@ -43,7 +43,8 @@ CONFIRM_NUMBER = (
 )
 
 # The first free callback slot offered at 10:00 on a working day (after the booking lead time).
-TODAY_10_15 = "сегодня с десяти пятнадцати до десяти тридцати"
+TODAY_10_15 = "сегодня с десяти пятнадцати до десяти тридцати по московскому времени"
+REPEAT = "Чтобы повторить номер обращения, нажмите звёздочку."
 
 
 def bookings(app: Flask) -> list[Callback]:
@@ -132,13 +133,18 @@ def test_accessible_callback_then_the_request_number_by_sms(
     assert spoken(call.press("2")) == [CONFIRM_NUMBER]
     assert gathers(call.last)[0]["timeout"] == "12"
     assert spoken(call.press("1")) == [
-        "Ближайшее свободное время — сегодня с десяти пятнадцати до десяти тридцати. "
+        "Ближайшее свободное время — сегодня с десяти пятнадцати до десяти тридцати "
+        "по московскому времени. "
         "Чтобы записаться, нажмите 1. "
         "Чтобы выбрать более позднее время, нажмите 2."
     ]
     booked = spoken(call.press("1"))
     assert booked[0].startswith(f"Готово. Мы позвоним вам {TODAY_10_15}. Номер")
-    assert booked[1] == "Чтобы получить номер обращения и ссылку на чат в СМС, нажмите 1."
+    # ✱ would say the number again; silent, the caller is offered it by SMS.
+    assert booked[1:] == [REPEAT]
+    assert spoken(call.silence()) == [
+        "Чтобы получить номер обращения и ссылку на чат в СМС, нажмите 1."
+    ]
     assert call.press("1") == HEAD + slow(SENT) + slow(GOODBYE) + "<Hangup /></Response>"
     (booking,) = bookings(app)
     assert sms.texts == [
@@ -153,6 +159,7 @@ def test_accessible_callback_without_the_sms(phone: PhoneFactory, sms: TextStub)
     call.press("2")
     call.press("1")
     call.press("1")
+    call.silence()
     assert call.silence() == HEAD + slow(GOODBYE) + "<Hangup /></Response>"
     assert sms.texts == []
 
@@ -211,7 +218,8 @@ def test_site_help_callback_is_booked_after_leaving_the_queue(
     call.press("1")
     done = call.press("1")
     assert spoken(done)[0].startswith(f"Готово. Мы позвоним вам {TODAY_10_15}.")
-    assert done.endswith(say(GOODBYE) + "<Hangup /></Response>")
+    assert spoken(done)[1:] == [REPEAT]
+    assert call.silence().endswith(say(GOODBYE) + "<Hangup /></Response>")
     assert path_of(app, call) == ["greeting", "to_navigation", "callback", "bye"]
     (booking,) = bookings(app)
     assert booking.phone == "+79161234567"
@@ -257,10 +265,10 @@ def test_one_click_long_wait_books_an_immediate_callback_without_a_key(
     assert spoken(body) == [
         "Все специалисты сейчас заняты, поэтому мы сами вам перезвоним.",
         f"Специалист позвонит вам в ближайшие 15 минут. Номер обращения: {_words(number)}.",
-        GOODBYE,
+        REPEAT,
     ]
-    assert body.endswith("<Hangup /></Response>")
-    assert "<Gather" not in body
+    # Nothing to press: ✱ only says the number again, silence says goodbye.
+    assert call.silence() == HEAD + say(GOODBYE) + "<Hangup /></Response>"
     assert booking.phone == "+79031112233"
     assert booking.priority == 1
     start = booking.slot_start.replace(tzinfo=booking.slot_start.tzinfo or UTC)
@@ -323,7 +331,8 @@ def test_main_line_queue_callback_books_the_next_slot(app: Flask, phone: PhoneFa
     call.queue_key("1", 70)
     assert spoken(call.left_queue()) == [CONFIRM_NUMBER]
     assert spoken(call.press("1")) == [
-        "Ближайшее свободное время — сегодня с десяти пятнадцати до десяти тридцати. "
+        "Ближайшее свободное время — сегодня с десяти пятнадцати до десяти тридцати "
+        "по московскому времени. "
         "Чтобы записаться, нажмите 1. "
         "Чтобы выбрать более позднее время, нажмите 2."
     ]
@@ -332,7 +341,8 @@ def test_main_line_queue_callback_books_the_next_slot(app: Flask, phone: PhoneFa
         rf"Готово\. Мы позвоним вам {TODAY_10_15}\. Номер обращения: [а-я ,]+\.$",
         spoken(done)[0],
     )
-    assert done.endswith(say(GOODBYE) + "<Hangup /></Response>")
+    assert spoken(done)[1:] == [REPEAT]
+    assert call.silence().endswith(say(GOODBYE) + "<Hangup /></Response>")
     assert path_of(app, call) == [
         "greeting",
         "hours",
@@ -352,5 +362,5 @@ def test_main_line_queue_callback_near_closing_is_booked_for_the_next_morning(
     call.press("0")
     call.left_queue()
     assert spoken(call.press("1"))[0].startswith(
-        "Ближайшее свободное время — завтра с девяти до девяти пятнадцати."
+        "Ближайшее свободное время — завтра с девяти до девяти пятнадцати по московскому времени."
     )

@@ -40,6 +40,7 @@ def local() -> Iterator[LocalApp]:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.title for s in SCENARIOS])
 def test_scenario(scenario: scenarios.Scenario, local: LocalApp) -> None:
+    scenarios.seed(scenario, local)
     outcome = scenarios.check(scenario, local.harness().place(scenario.spec), local)
     assert outcome.passed, "\n".join(scenarios.report([outcome]))
 

@@ -34,12 +34,22 @@ def test_booking_confirms_number_offers_slot_and_tells_request(
         "сорок пять, шестьдесят семь." in confirm.get_data(as_text=True)
     )
     offer = twilio.post("/voice/step?turn=2", call_params(sid=sid, Digits="1"))
-    offered = "Ближайшее свободное время — завтра с девяти до девяти пятнадцати."
+    offered = (
+        "Ближайшее свободное время — завтра с девяти до девяти пятнадцати по московскому времени."
+    )
     assert offered in offer.get_data(as_text=True)
     booked = twilio.post("/voice/step?turn=3", call_params(sid=sid, Digits="1"))
     text = booked.get_data(as_text=True)
-    assert "Готово. Мы позвоним вам завтра с девяти до девяти пятнадцати. Номер обращения:" in text
-    assert text.endswith("<Hangup /></Response>")
+    assert (
+        "Готово. Мы позвоним вам завтра с девяти до девяти пятнадцати по московскому времени. "
+        "Номер обращения:" in text
+    )
+    # A short wait for ✱, which says the request number again; then goodbye.
+    assert "Чтобы повторить номер обращения, нажмите звёздочку." in text
+    again = twilio.post("/voice/step?turn=4", call_params(sid=sid, Digits="*"))
+    assert "Готово. Мы позвоним вам завтра" in again.get_data(as_text=True)
+    bye = twilio.post("/voice/step?turn=5&ev=timeout", call_params(sid=sid))
+    assert bye.get_data(as_text=True).endswith("<Hangup /></Response>")
     with app.extensions["ivr"].db.sessions() as session:
         [callback] = session.scalars(select(Callback)).all()
         assert callback.phone == "+79161234567"
@@ -55,8 +65,15 @@ def test_another_number_is_validated_and_asked_again(twilio: TwilioWebhooks, clo
     ask = twilio.post("/voice/step?turn=2", call_params(Digits="2")).get_data(as_text=True)
     assert 'finishOnKey="#"' in ask and "Введите номер" in ask
     bad = twilio.post("/voice/step?turn=3", call_params(Digits="81234#")).get_data(as_text=True)
-    assert "Такого номера не существует." in bad
-    good = twilio.post("/voice/step?turn=4", call_params(Digits="84951234567#"))
+    # What a number looks like, not «no such number».
+    assert "Номер должен состоять из одиннадцати цифр и начинаться с восьмёрки." in bad
+    keyed = twilio.post("/voice/step?turn=4", call_params(Digits="84951234567#"))
+    # Read back in groups before it is used.
+    assert (
+        "Вы ввели номер плюс семь, четыреста девяносто пять, сто двадцать три, сорок пять, "
+        "шестьдесят семь. Если верно, нажмите 1." in keyed.get_data(as_text=True)
+    )
+    good = twilio.post("/voice/step?turn=5", call_params(Digits="1"))
     assert "Ближайшее свободное время" in good.get_data(as_text=True)
 
 
@@ -67,7 +84,10 @@ def test_one_open_booking_per_number(twilio: TwilioWebhooks, clock: Clock) -> No
     twilio.post("/voice/step?turn=3", call_params(sid=first, From="+79160000001", Digits="1"))
     second = "CA" + "4" * 32
     again = to_offer(twilio, second, "+79160000001")
-    assert "У вас уже заказан обратный звонок: завтра с девяти до девяти пятнадцати." in again
+    assert (
+        "У вас уже заказан обратный звонок: завтра с девяти до девяти пятнадцати "
+        "по московскому времени." in again
+    )
 
 
 def test_fifty_simultaneous_bookings_of_a_slot_for_three_give_three(
@@ -88,8 +108,9 @@ def test_fifty_simultaneous_bookings_of_a_slot_for_three_give_three(
         answers = list(pool.map(book, callers))
 
     first, second = "с девяти до девяти пятнадцати", "с девяти пятнадцати до девяти тридцати"
-    booked = [a for a in answers if f"Готово. Мы позвоним вам завтра {first}." in a]
-    moved_on = [a for a in answers if f"Ближайшее свободное время — завтра {second}." in a]
+    msk = "по московскому времени"
+    booked = [a for a in answers if f"Готово. Мы позвоним вам завтра {first} {msk}." in a]
+    moved_on = [a for a in answers if f"Ближайшее свободное время — завтра {second} {msk}." in a]
     assert len(booked) == 3
     assert len(moved_on) == 47
     with app.extensions["ivr"].db.sessions() as session:
@@ -103,7 +124,10 @@ def test_no_callback_is_offered_on_a_public_holiday(twilio: TwilioWebhooks, cloc
     # the holiday, but the dispatcher calls nobody then, so the offer is Thursday's.
     clock.set(2026, 11, 3, 22, 30)
     offer = to_offer(twilio, "CA" + "4" * 32, "+79161234567")
-    assert "Ближайшее свободное время — пятого ноября с девяти до девяти пятнадцати." in offer
+    assert (
+        "Ближайшее свободное время — пятого ноября с девяти до девяти пятнадцати "
+        "по московскому времени." in offer
+    )
 
 
 def test_calling_on_holidays_can_be_allowed(
@@ -113,5 +137,8 @@ def test_calling_on_holidays_can_be_allowed(
     app = create_app(settings, clock=clock)
     clock.set(2026, 11, 3, 22, 30)
     offer = to_offer(TwilioWebhooks(app.test_client()), "CA" + "4" * 32, "+79161234567")
-    assert "Ближайшее свободное время — завтра с девяти до девяти пятнадцати." in offer
+    assert (
+        "Ближайшее свободное время — завтра с девяти до девяти пятнадцати по московскому времени."
+        in offer
+    )
     app.extensions["ivr"].db.dispose()

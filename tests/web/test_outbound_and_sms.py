@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from ivr.store.models import Callback
 from ivr.web import create_app
@@ -193,3 +194,47 @@ def test_a_voicemail_texts_its_request_number(
     body = message.field("Body")
     assert "номер обращения" in body
     assert any(len(word.strip(".")) == 8 and word.strip(".").isdigit() for word in body.split())
+
+
+def test_a_voicemail_says_its_request_number_is_coming_by_sms(
+    phone: TwilioWebhooks, stub: TwilioStub, clock: Clock
+) -> None:
+    clock.set(2026, 11, 25, 22, 30)
+    phone.post("/voice/incoming", call_params())
+    phone.post("/voice/step?turn=1", call_params(Digits="1"))
+    saved = phone.post(
+        "/voice/step?turn=2", call_params(RecordingSid="RE" + "d" * 32, RecordingDuration="9")
+    )
+    assert "Номер обращения придёт вам в СМС." in saved.get_data(as_text=True)
+
+
+def test_a_callback_texts_its_request_number_and_says_so(
+    phone: TwilioWebhooks, sms_app: Flask, stub: TwilioStub, clock: Clock
+) -> None:
+    clock.set(2026, 11, 25, 22, 30)  # the main line after hours: 2 books a callback
+    phone.post("/voice/incoming", call_params())
+    phone.post("/voice/step?turn=1", call_params(Digits="2"))
+    phone.post("/voice/step?turn=2", call_params(Digits="1"))
+    booked = phone.post("/voice/step?turn=3", call_params(Digits="1")).get_data(as_text=True)
+    assert "Номер обращения придёт вам в СМС." in booked
+    with sms_app.extensions["ivr"].db.sessions() as session:
+        [callback] = session.scalars(select(Callback)).all()
+    [message] = stub.messages
+    assert message.field("To") == "+79161234567"
+    assert message.field("Body") == (
+        f"Госуслуги: обратный звонок заказан, номер обращения {callback.request_number}."
+    )
+
+
+def test_a_callback_to_a_landline_sends_no_text_and_promises_none(
+    phone: TwilioWebhooks, stub: TwilioStub, clock: Clock
+) -> None:
+    clock.set(2026, 11, 25, 22, 30)
+    landline = "+74951234567"
+    phone.post("/voice/incoming", call_params(From=landline))
+    phone.post("/voice/step?turn=1", call_params(From=landline, Digits="2"))
+    phone.post("/voice/step?turn=2", call_params(From=landline, Digits="1"))
+    booked = phone.post("/voice/step?turn=3", call_params(From=landline, Digits="1"))
+    text = booked.get_data(as_text=True)
+    assert "Готово. Мы позвоним вам" in text and "СМС" not in text
+    assert stub.messages == []

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ivr.store.models import Callback
+from ivr.domain.schedule import MOSCOW
+from ivr.services.actions.callbacks import new_booking
+from ivr.store.models import Callback, CallbackSlot
 from ivr.web import create_app
 from tests.conftest import ROOT, Clock, TwilioWebhooks, call_params, make_settings
 
@@ -104,15 +107,93 @@ def test_a_long_average_wait_leaves_at_once_for_an_immediate_callback(
         assert (callback.phone, callback.priority, callback.status) == ("+79161234567", 1, "booked")
 
 
-def test_outside_calling_hours_an_immediate_callback_offers_the_next_slot_instead(
+def test_outside_calling_hours_an_immediate_callback_books_the_next_slot_by_itself(
     phone: TwilioWebhooks, queue_app: Flask, clock: Clock
 ) -> None:
     clock.set(2026, 11, 26, 3, 10)  # nobody dials before 09:00
     phone.post("/voice/incoming", call_params(To="+74950000002"))
     phone.post("/voice/step?turn=1", call_params(To="+74950000002", Digits="2"))
-    offer = phone.post("/voice/step?turn=2", call_params(To="+74950000002", QueueResult="leave"))
-    text = offer.get_data(as_text=True)
-    assert "в ближайшие" not in text
-    assert "Ближайшее свободное время — сегодня с девяти до девяти пятнадцати." in text
+    told = phone.post("/voice/step?turn=2", call_params(To="+74950000002", QueueResult="leave"))
+    text = told.get_data(as_text=True)
+    assert "в ближайшие" not in text and "Чтобы записаться" not in text
+    assert (
+        "Мы перезвоним вам сегодня с девяти до девяти пятнадцати по московскому времени: "
+        "раньше, к сожалению, не получится." in text
+    )
+    assert "Чтобы отказаться от звонка, нажмите 2." in text
     with queue_app.extensions["ivr"].db.sessions() as session:
-        assert session.scalars(select(Callback)).all() == []
+        [callback] = session.scalars(select(Callback)).all()
+        assert (callback.kind, callback.priority, callback.status) == ("slot", 0, "booked")
+        [slot] = session.scalars(select(CallbackSlot)).all()
+        assert slot.booked == 1
+
+
+def test_the_caller_refuses_the_slot_booked_for_them_and_its_place_is_given_back(
+    phone: TwilioWebhooks, queue_app: Flask, clock: Clock
+) -> None:
+    clock.set(2026, 11, 26, 3, 10)
+    phone.post("/voice/incoming", call_params(To="+74950000002"))
+    phone.post("/voice/step?turn=1", call_params(To="+74950000002", Digits="2"))
+    phone.post("/voice/step?turn=2", call_params(To="+74950000002", QueueResult="leave"))
+    refused = phone.post("/voice/step?turn=3", call_params(To="+74950000002", Digits="2"))
+    assert "Хорошо, обратный звонок отменён." in refused.get_data(as_text=True)
+    with queue_app.extensions["ivr"].db.sessions() as session:
+        [callback] = session.scalars(select(Callback)).all()
+        assert (callback.status, callback.last_result) == ("canceled", "canceled-by-caller")
+        [slot] = session.scalars(select(CallbackSlot)).all()
+        assert slot.booked == 0
+
+
+def test_an_immediate_callback_whose_slot_would_outlast_the_calling_hours_is_not_now(
+    phone: TwilioWebhooks, queue_app: Flask, clock: Clock
+) -> None:
+    clock.set(2026, 11, 26, 19, 50)  # 19:50-20:05: the calls stop at 20:00
+    phone.post("/voice/incoming", call_params(To="+74950000002"))
+    phone.post("/voice/step?turn=1", call_params(To="+74950000002", Digits="2"))
+    told = phone.post("/voice/step?turn=2", call_params(To="+74950000002", QueueResult="leave"))
+    text = told.get_data(as_text=True)
+    assert "в ближайшие" not in text
+    assert "Мы перезвоним вам завтра с девяти до девяти пятнадцати" in text
+    with queue_app.extensions["ivr"].db.sessions() as session:
+        [callback] = session.scalars(select(Callback)).all()
+        assert callback.kind == "slot"
+
+
+def test_a_booking_for_a_time_does_not_stand_in_the_way_of_a_callback_now(
+    phone: TwilioWebhooks, queue_app: Flask, clock: Clock
+) -> None:
+    clock.set(2026, 11, 26, 10, 0)
+    with queue_app.extensions["ivr"].db.sessions() as session, session.begin():
+        new_booking(
+            session,
+            phone="+79161234567",
+            line="+74950000002",
+            lang="ru",
+            request_number="5550001",
+            slot=(
+                datetime(2026, 11, 26, 15, 0, tzinfo=MOSCOW),
+                datetime(2026, 11, 26, 15, 15, tzinfo=MOSCOW),
+            ),
+            now=datetime(2026, 11, 26, 9, 0, tzinfo=MOSCOW),
+            priority=1,
+        )
+    phone.post("/voice/incoming", call_params(To="+74950000002"))
+    phone.post("/voice/step?turn=1", call_params(To="+74950000002", Digits="2"))
+    told = phone.post("/voice/step?turn=2", call_params(To="+74950000002", QueueResult="leave"))
+    text = told.get_data(as_text=True)
+    assert "У вас уже заказан" not in text
+    assert "Специалист позвонит вам в ближайшие 15 минут." in text
+    with queue_app.extensions["ivr"].db.sessions() as session:
+        kinds = sorted(c.kind for c in session.scalars(select(Callback)) if c.status == "booked")
+        assert kinds == ["immediate", "slot"]
+
+
+def test_the_callers_own_long_wait_leaves_the_queue_even_when_the_average_is_short(
+    phone: TwilioWebhooks,
+) -> None:
+    phone.post("/voice/incoming", call_params(To="+74950000002"))
+    phone.post("/voice/step?turn=1", call_params(To="+74950000002", Digits="2"))
+    short = phone.post("/voice/queue/wait", call_params(QueueTime="100", AvgQueueTime="10"))
+    assert "<Leave" not in short.get_data(as_text=True)
+    long = phone.post("/voice/queue/wait", call_params(QueueTime="130", AvgQueueTime="10"))
+    assert long.get_data(as_text=True).endswith("<Leave /></Response>")

@@ -615,7 +615,10 @@ def test_after_hours_three_misses_say_nobody_works_and_return_to_the_menu(
     third = caller.silence()
 
     assert third.says[0] == NOT_UNDERSTOOD
-    assert third.says[1] == "Специалисты сейчас не работают. Линия откроется завтра в восемь часов."
+    assert (
+        third.says[1] == "Специалисты сейчас не работают. "
+        "Линия откроется завтра в восемь часов по московскому времени."
+    )
     assert third.says[-1].startswith(AFTER_HOURS_MENU_START)
 
 
@@ -669,10 +672,17 @@ def test_an_overdue_request_offers_escalation_and_1_escalates_with_a_priority_ca
     )
     assert escalation.caller == CALLER and escalation.call_sid == caller.sid
     assert escalated.says[0] == (
-        "Мы передали обращение старшему специалисту и перезвоним вам. "
+        "Мы передали обращение старшему специалисту. "
         f"Номер нового обращения: {digits_in_groups(escalation.number)}."
     )
-    assert escalated.says[-1].startswith(MAIN_MENU_START)
+    # The caller is told when the call comes: the slot booked below.
+    assert escalated.says[1] == (
+        "Старший специалист позвонит вам сегодня с десяти пятнадцати до десяти тридцати "
+        "по московскому времени."
+    )
+    assert escalated.says[2:] == ["Чтобы повторить номер обращения, нажмите звёздочку."]
+    assert caller.press("*").says == escalated.says
+    assert caller.silence().says[-1].startswith(MAIN_MENU_START)
     [callback] = callbacks(app)
     assert (callback.phone, callback.request_number, callback.priority, callback.status) == (
         CALLER,

@@ -98,7 +98,13 @@ def test_message_is_saved_with_a_request_number_read_in_groups(
     assert len(number) == 8 and number.isdigit()
     assert "Спасибо, ваше сообщение сохранено. Номер обращения:" in body
     assert number not in body  # read as words in groups, not as one long number
-    assert body.endswith("<Hangup /></Response>")
+    # No SMS configured here: nothing promised; ✱ says the number again.
+    assert "придёт вам в СМС" not in body
+    assert "Чтобы повторить номер обращения, нажмите звёздочку." in body
+    again = phone.post("/voice/step?turn=3", call_params(Digits="*")).get_data(as_text=True)
+    assert "Спасибо, ваше сообщение сохранено. Номер обращения:" in again
+    bye = phone.post("/voice/step?turn=4&ev=timeout", call_params()).get_data(as_text=True)
+    assert bye.endswith("<Hangup /></Response>")
     assert voicemail.status == "pending" and voicemail.duration == 12
 
 

@@ -3,7 +3,7 @@ builds the handler table (what stores, inside the call's transaction; what is sl
 
 from __future__ import annotations
 
-from ivr.services.actions.callbacks import book_callback, find_callback_slot
+from ivr.services.actions.callbacks import BookCallback, cancel_callback, find_callback_slot
 from ivr.services.actions.messages import SendText
 from ivr.services.actions.requests import LookupRequest, escalate_request
 from ivr.services.actions.speech import RecognizeNumber
@@ -22,7 +22,8 @@ def default_actions(
         in_transaction={
             "save_voicemail": SaveVoicemail(messenger),
             "find_callback_slot": find_callback_slot,
-            "book_callback": book_callback,
+            "book_callback": BookCallback(messenger),
+            "cancel_callback": cancel_callback,
             "lookup_request": LookupRequest(),
             "escalate_request": escalate_request,
             "send_text": SendText(messenger),

@@ -3,7 +3,8 @@
 Capacity is counted in ``callback_slots``: the slot's row is locked (``FOR UPDATE`` on
 PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already admits one writer) before it is checked and
 incremented, so 50 callers racing for a slot of capacity 3 get exactly 3 bookings. One open
-booking per phone number is enforced by a unique partial index.
+booking of each kind (``slot``: for a time; ``immediate``: right away, instead of waiting in a
+queue) per phone number is enforced by a unique partial index.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
+from ivr.domain.phones import is_mobile
 from ivr.domain.schedule import MOSCOW, Schedule, iter_slots
 from ivr.engine.steps import ActionRequest
 from ivr.services.calls import ActionContext
@@ -26,14 +28,23 @@ from ivr.services.dispatcher import calling_hours
 from ivr.store.models import OPEN_CALLBACK_STATUSES, Callback, CallbackSlot, stored_utc
 from ivr.store.requests import create_request
 from ivr.store.upsert import insert_ignore
+from ivr.telephony.twilio_api import Messenger
 
 log = logging.getLogger(__name__)
 
 
-def open_booking(session: Session, phone: str) -> Callback | None:
-    """The phone number's open callback booking, if any."""
+SLOT = "slot"
+IMMEDIATE = "immediate"
+
+
+def open_booking(session: Session, phone: str, kind: str = SLOT) -> Callback | None:
+    """The phone number's open callback booking of this kind, if any."""
     return session.scalar(
-        select(Callback).where(Callback.phone == phone, Callback.status.in_(OPEN_CALLBACK_STATUSES))
+        select(Callback).where(
+            Callback.phone == phone,
+            Callback.kind == kind,
+            Callback.status.in_(OPEN_CALLBACK_STATUSES),
+        )
     )
 
 
@@ -65,18 +76,20 @@ def callable_slots(
 ) -> list[tuple[datetime, datetime]]:
     """Only slots the dispatcher may dial in (``IVR_CALLING_HOURS``, and not on a public
     holiday unless ``IVR_CALLING_ON_HOLIDAYS``): never promise a time we will not call."""
+    return [slot for slot in slots if fits_calling_hours(settings, slot)]
+
+
+def fits_calling_hours(settings: Settings, slot: tuple[datetime, datetime]) -> bool:
+    """Does the whole slot lie within the calling hours (its first and its last second)?"""
     hours = calling_hours(settings)
-    return [
-        (start, end)
-        for start, end in slots
-        if hours.contains(start) and hours.contains(end - timedelta(seconds=1))
-    ]
+    start, end = slot
+    return hours.contains(start) and hours.contains(end - timedelta(seconds=1))
 
 
 def find_callback_slot(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
     """The first slot after ``after`` (or now + lead time) with room left."""
     args = action.args
-    existing = open_booking(ctx.session, str(args["phone"]))
+    existing = open_booking(ctx.session, str(args["phone"]), SLOT)
     if existing is not None:
         return _existing(existing)
     earliest = ctx.now + timedelta(minutes=int(args["lead_minutes"]))
@@ -156,6 +169,7 @@ def add_booking(
     slot: tuple[datetime, datetime],
     flow: str = "callback",
     priority: int = 0,
+    kind: str = SLOT,
 ) -> Callback:
     """A new open booking for ``phone`` in ``slot`` (not flushed: the caller decides)."""
     return new_booking(
@@ -169,6 +183,7 @@ def add_booking(
         priority=priority,
         booked_call_sid=ctx.call.sid,
         now=ctx.now,
+        kind=kind,
     )
 
 
@@ -184,6 +199,7 @@ def new_booking(
     flow: str = "callback",
     priority: int = 0,
     booked_call_sid: str = "",
+    kind: str = SLOT,
 ) -> Callback:
     """A new open booking row (not flushed), whoever books it: a call or a person."""
     moment = now.astimezone(UTC)
@@ -198,6 +214,7 @@ def new_booking(
         slot_end=end.astimezone(UTC),
         status="booked",
         priority=priority,
+        kind=kind,
         attempts=0,
         next_attempt_at=start.astimezone(UTC),
         last_result="",
@@ -210,34 +227,48 @@ def new_booking(
     return callback
 
 
-def book_callback(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
-    """Book the offered slot for the phone number, creating the request."""
-    args = action.args
-    immediate = bool(args.get("immediate"))
-    start = datetime.fromisoformat(str(args["slot_start"]))
-    end = datetime.fromisoformat(str(args["slot_end"]))
-    result = book(
-        ctx.session,
-        ctx.settings,
-        phone=str(args["phone"]),
-        line=ctx.call.line,
-        lang=ctx.state.lang,
-        slot=(start, end),
-        capacity=int(args["capacity"]),
-        now=ctx.now,
-        caller=ctx.call.caller,
-        call_sid=ctx.call.sid,
-        immediate=immediate,
-        priority=1 if immediate else int(args.get("priority", 0)),
-        flow=str(args.get("callback_flow", "callback")),
-    )
-    if result.existing is not None:
-        return _existing(result.existing)
-    if result.callback is None:
-        return {"ok": False}
-    number = result.callback.request_number
-    log.info("callback booked: request %s, slot %s", number, start.isoformat())
-    return {"ok": True, "request_number": number}
+class BookCallback:
+    """``book_callback``: book the offered slot (or right now) for the phone number, creating
+    the request; the request number goes by SMS once the booking is committed, when SMS is
+    configured and the number is a mobile one."""
+
+    def __init__(self, messenger: Messenger) -> None:
+        self.messenger = messenger
+
+    def __call__(self, action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
+        args = action.args
+        immediate = bool(args.get("immediate"))
+        phone = str(args["phone"])
+        start = datetime.fromisoformat(str(args["slot_start"]))
+        end = datetime.fromisoformat(str(args["slot_end"]))
+        result = book(
+            ctx.session,
+            ctx.settings,
+            phone=phone,
+            line=ctx.call.line,
+            lang=ctx.state.lang,
+            slot=(start, end),
+            capacity=int(args["capacity"]),
+            now=ctx.now,
+            caller=ctx.call.caller,
+            call_sid=ctx.call.sid,
+            immediate=immediate,
+            priority=1 if immediate else int(args.get("priority", 0)),
+            flow=str(args.get("callback_flow", "callback")),
+        )
+        if result.existing is not None:
+            return _existing(result.existing)
+        if result.callback is None:
+            return {"ok": False}
+        number = result.callback.request_number
+        log.info("callback booked: request %s, slot %s", number, start.isoformat())
+        template = str(args.get("sms", ""))
+        sms = bool(template) and self.messenger.enabled and is_mobile(phone)
+        if sms:
+            text = template.replace("{request_digits}", number)
+            # After the commit: never text a number whose booking might roll back.
+            ctx.after_commit.append(lambda: self.messenger.send(phone, text))
+        return {"ok": True, "request_number": number, "sms": sms}
 
 
 @dataclass(frozen=True)
@@ -272,14 +303,16 @@ def book(
     calling back about a voicemail) the booking belongs to that request. An ``immediate``
     callback takes no place in a slot and is refused outside the calling hours.
     """
-    existing = open_booking(session, phone)
+    kind = IMMEDIATE if immediate else SLOT
+    existing = open_booking(session, phone, kind)
     if existing is not None:
         return Booking(existing=existing)
     start, end = slot
     try:
         with session.begin_nested():
-            if immediate and not calling_hours(settings).contains(now):
-                # Nobody calls now: the caller is offered the next slot we will dial in.
+            if immediate and not fits_calling_hours(settings, slot):
+                # Nobody calls now, or the calling hours end before the slot does: the caller
+                # is given the next slot we will dial in instead.
                 return Booking()
             # An immediate callback is a priority: it does not wait for room in a slot.
             if not immediate and not reserve_slot(session, line, start, capacity):
@@ -306,12 +339,37 @@ def book(
                 flow=flow,
                 priority=priority,
                 booked_call_sid=call_sid,
+                kind=kind,
             )
             session.flush()
     except IntegrityError:
         # Another call booked this number a moment ago (the unique open-booking index).
-        existing = open_booking(session, phone)
+        existing = open_booking(session, phone, kind)
         if existing is None:
             raise
         return Booking(existing=existing)
     return Booking(callback=callback)
+
+
+def cancel_callback(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
+    """The caller refused the booking this call just made for them: cancel it and give its
+    place in the slot back. Only a booking of this call that nobody dials yet; asked twice
+    (Twilio's retry of the same webhook), the second time finds it canceled and says so."""
+    number = str(action.args["request_number"])
+    row = ctx.session.scalar(
+        select(Callback)
+        .where(Callback.request_number == number, Callback.booked_call_sid == ctx.call.sid)
+        .with_for_update()
+    )
+    if row is None:
+        return {"canceled": False}
+    if row.status == "booked":
+        if row.priority == 0:
+            # A plain booking took a place in its slot (priority ones never did).
+            slot = locked_slot(ctx.session, row.line, _moscow(row.slot_start))
+            if slot is not None:
+                slot.booked = max(0, slot.booked - 1)
+        row.status, row.last_result = "canceled", "canceled-by-caller"
+        row.updated_at = ctx.now.astimezone(UTC)
+        log.info("callback for request %s canceled by the caller", number)
+    return {"canceled": row.status == "canceled"}

@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.domain.phones import is_valid_russian, to_e164
+from ivr.domain.phones import is_callable, to_e164
 from ivr.domain.schedule import MOSCOW, Schedule, iter_slots
 from ivr.domain.spoken_time import date_words
 from ivr.engine.steps import ActionRequest
 from ivr.services.actions.callbacks import add_booking, callable_slots, open_booking
 from ivr.services.calls import ActionContext
 from ivr.services.requests_directory import DatabaseDirectory, RequestDirectory
+from ivr.store.models import stored_utc
 from ivr.store.requests import create_request
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,13 @@ def escalate_request(action: ActionRequest, ctx: ActionContext) -> Mapping[str, 
         parent_number=number,
     )
     phone = to_e164(ctx.call.caller) or ""
-    if phone and is_valid_russian(phone) and open_booking(ctx.session, phone) is None:
+    result: dict[str, Any] = {"request_number": escalation.number}
+    international = ctx.flow.defaults.callback_numbers == "international"
+    if not phone or not is_callable(phone, international):
+        log.info("request %s escalated as %s, no number to call back", number, escalation.number)
+        return result
+    booking = open_booking(ctx.session, phone)
+    if booking is None:
         schedule = ctx.flow.runtime_schedule or Schedule(weekly={}, always_open=True)
         slots = callable_slots(
             ctx.settings, iter_slots(schedule, ctx.now + timedelta(minutes=15), 15, 14)
@@ -73,15 +80,21 @@ def escalate_request(action: ActionRequest, ctx: ActionContext) -> Mapping[str, 
             try:
                 # A priority callback: it does not wait for room in the slot.
                 with ctx.session.begin_nested():
-                    add_booking(
+                    booking = add_booking(
                         ctx,
                         phone=phone,
                         request_number=escalation.number,
                         slot=slots[0],
                         priority=1,
                     )
+                    ctx.session.flush()
             except IntegrityError:
                 # The same number booked a callback a moment ago: that call will do.
                 log.info("escalation %s: the caller already has a callback", escalation.number)
+                booking = open_booking(ctx.session, phone)
+    if booking is not None:
+        # The caller is told when we call: this booking's time, or the one already booked.
+        result["slot_start"] = stored_utc(booking.slot_start).astimezone(MOSCOW).isoformat()
+        result["slot_end"] = stored_utc(booking.slot_end).astimezone(MOSCOW).isoformat()
     log.info("request %s escalated as %s", number, escalation.number)
-    return {"request_number": escalation.number}
+    return result

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from ivr.domain.phones import is_mobile, to_e164
 from ivr.engine.steps import ActionRequest
 from ivr.services.calls import ActionContext
 from ivr.services.voicemails import ensure_voicemail
@@ -29,9 +30,11 @@ class SaveVoicemail:
             ctx.session, sid, ctx.call, int(action.args.get("duration", 0)), ctx.now
         )
         template = str(action.args.get("sms", ""))
-        if created and template and ctx.call.caller:
+        caller = to_e164(ctx.call.caller) or ""
+        # Only a mobile number can take a text; the caller is told one is coming.
+        sms = bool(template) and bool(caller) and self.messenger.enabled and is_mobile(caller)
+        if created and sms:
             text = template.replace("{request_digits}", voicemail.request_number)
-            caller = ctx.call.caller
             # After the commit: never text a number whose voicemail might roll back.
             ctx.after_commit.append(lambda: self.messenger.send(caller, text))
-        return {"request_number": voicemail.request_number}
+        return {"request_number": voicemail.request_number, "sms": sms}

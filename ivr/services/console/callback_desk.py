@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.domain.schedule import MOSCOW
-from ivr.services.actions.callbacks import locked_slot, open_booking
+from ivr.services.actions.callbacks import SLOT, locked_slot, open_booking
 from ivr.services.console import audit
 from ivr.services.dispatcher import (
     DUE_STATUSES,
@@ -167,7 +167,8 @@ def reschedule(
             f"Обзвон идёт только в часы {hours_text(hours)} (по Москве): выберите другое время."
         )
     old_start = stored_utc(row.slot_start)
-    other = open_booking(session, row.phone)
+    # Moved to a time, the booking is a slot booking, whatever it was.
+    other = open_booking(session, row.phone, SLOT)
     if other is not None and other.id != row.id:
         raise DeskError(_ANOTHER_OPEN)
     moment = now.astimezone(UTC)
@@ -182,6 +183,7 @@ def reschedule(
             row.status = "booked"
             row.attempts = 0
             row.priority = 0
+            row.kind = SLOT
             row.last_result = "rescheduled"
             row.updated_at = moment
             _shift_slot(session, row.line, start, +1)
