@@ -65,10 +65,13 @@ def _exits(flow: Flow, node_id: str) -> list[str]:
 
     targets = successors(flow, node_id)
     node = flow.nodes[node_id]
-    if isinstance(node, RequestStatusNode) and node.operator is None:
+    if (
+        isinstance(node, RequestStatusNode)
+        and node.operator is None
+        and flow.defaults.operator is not None
+    ):
         # After three misses the engine sends the caller to the flow's operator node.
-        if flow.defaults.operator is not None:
-            targets.append(flow.defaults.operator)
+        targets.append(flow.defaults.operator)
     return targets
 
 
