@@ -28,12 +28,18 @@ class VoicemailNode(Node):
     # The text message with the request number ({request_digits}), when SMS is configured.
     sms: PromptList = Field(default_factory=lambda: ["voicemail_sms"])
     next: NodeId
+    # Where a caller goes when every recording was empty: nothing was saved, so not the
+    # goodbye of ``next`` but the other ways to reach us. By default ``next``.
+    on_failure: NodeId | None = None
 
     waits_for_input: ClassVar[bool] = True
     is_end: ClassVar[bool] = True
 
     def edges(self) -> list[Edge]:
-        return [Edge("next", self.next, ("next",))]
+        edges = [Edge("next", self.next, ("next",))]
+        if self.on_failure is not None:
+            edges.append(Edge("on_failure", self.on_failure, ("on_failure",)))
+        return edges
 
 
 class CallbackNode(Node):
