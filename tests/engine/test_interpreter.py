@@ -23,7 +23,7 @@ def msk(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime
 # Wednesday 25 November 2026, 10:00: the main line is open (Mon–Fri 08–20).
 OPEN = msk(2026, 11, 25, 10)
 
-CLOSED_TOMORROW_AT_8 = "Сейчас линия не работает. Мы откроемся завтра в восемь часов."
+CLOSED_TOMORROW_AT_8 = "Сейчас линия закрыта. Мы откроемся завтра в восемь часов."
 TIP_SMS = (
     "Код из СМС иногда приходит с задержкой до пяти минут. Проверьте, что телефон в сети, "
     "и не запрашивайте код много раз подряд. Сейчас соединю вас со специалистом."
@@ -274,7 +274,7 @@ def test_before_opening_the_line_opens_today(hotline: Flow) -> None:
     # Sunday 29 November 2026, 09:00: Sundays open at 10:00.
     turn = start(hotline, msk(2026, 11, 29, 9))
     assert turn.steps == after_hours(
-        hotline, "Сейчас линия не работает. Мы откроемся сегодня в десять часов."
+        hotline, "Сейчас линия закрыта. Мы откроемся сегодня в десять часов."
     )
 
 

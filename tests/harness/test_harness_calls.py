@@ -102,7 +102,7 @@ def test_every_request_carries_twilios_fields_and_signature(local: LocalApp) -> 
 def test_after_hours_call_hears_when_we_open_and_the_night_menu(local: LocalApp) -> None:
     result = local.harness().place(call(local, "2026-11-25T22:30", Press("4")))
 
-    assert result.heard()[3] == "Сейчас линия не работает. Мы откроемся завтра в восемь часов."
+    assert result.heard()[3] == "Сейчас линия закрыта. Мы откроемся завтра в восемь часов."
     assert result.heard()[-1] == GOODBYE
     assert result.outcome.label() == "hangup"
     assert result.call_log is not None

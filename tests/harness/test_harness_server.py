@@ -122,7 +122,7 @@ def test_a_development_server_honours_the_time(server: Server) -> None:
     data = call(server, "--at", "2026-11-25T22:30", "--press", "4")
     heard = data["heard"]
     assert isinstance(heard, list)
-    assert heard[3] == "Сейчас линия не работает. Мы откроемся завтра в восемь часов."
+    assert heard[3] == "Сейчас линия закрыта. Мы откроемся завтра в восемь часов."
 
 
 def test_a_wrong_token_is_refused_by_the_server(server: Server) -> None:

@@ -43,7 +43,7 @@ REGIONAL_WELCOME = {
 
 
 def closed(when: str) -> str:
-    return say(f"Сейчас линия не работает. Мы откроемся {when}.")
+    return say(f"Сейчас линия закрыта. Мы откроемся {when}.")
 
 
 MAIN_OPEN = gather(1, say(MAIN_MENU), hints=MAIN_HINTS)

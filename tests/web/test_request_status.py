@@ -273,7 +273,7 @@ def to_status_line(caller: Caller, clock: Clock, *, after_hours: bool = False) -
     if after_hours:
         clock.set(2026, 11, 25, 22, 30)  # Wednesday night: closed until 8:00
         greeting = caller.dial()
-        assert "Сейчас линия не работает." in greeting.text
+        assert "Сейчас линия закрыта." in greeting.text
         assert greeting.says[-1].startswith(AFTER_HOURS_MENU_START)
         return caller.press("3")
     greeting = caller.dial()

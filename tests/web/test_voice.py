@@ -40,7 +40,7 @@ def test_after_hours_call_hears_next_opening_and_the_options(
     assert response.get_data(as_text=True) == (
         HEAD
         + GREETING
-        + say("Сейчас линия не работает. Мы откроемся завтра в восемь часов.")
+        + say("Сейчас линия закрыта. Мы откроемся завтра в восемь часов.")
         + '<Gather action="https://ivr.example.test/voice/step?turn=1" hints="сообщение, '
         "голосовое сообщение, оставить сообщение, записать, перезвонить, обратный звонок, "
         "звонок, статус, обращение, заявка, чат, почта, приложение, связь, способ связи, "

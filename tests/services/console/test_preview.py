@@ -42,7 +42,7 @@ def test_a_weekday_evening_names_the_next_opening_as_the_caller_hears_it(
     assert preview.branches[0].branch == "closed"
     assert preview.next_opening == datetime(2026, 11, 28, 9, 0, tzinfo=MOSCOW)
     assert preview.next_opening_words == "завтра в девять часов"
-    assert "Сейчас линия не работает. Мы откроемся завтра в девять часов." in preview.heard
+    assert "Сейчас линия закрыта. Мы откроемся завтра в девять часов." in preview.heard
     assert preview.path[-1] == "after_hours_menu"
     assert preview.stops_at == "ждёт, что звонивший нажмёт кнопку или скажет"
 

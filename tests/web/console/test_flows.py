@@ -86,7 +86,7 @@ def test_what_happens_on_new_years_eve_evening(admin: Console) -> None:
     assert "Следующее открытие: 01.01.2027 08:00 — звонивший услышит «завтра в восемь часов»" in (
         preview
     )
-    assert "Сейчас линия не работает. Мы откроемся завтра в восемь часов." in preview
+    assert "Сейчас линия закрыта. Мы откроемся завтра в восемь часов." in preview
     assert "ждёт, что звонивший нажмёт кнопку или скажет" in preview
 
 
