@@ -195,7 +195,7 @@ def test_speech_about_sms_at_the_tech_menu_gives_the_sms_tip_then_the_tech_queue
     turn = then(hotline, tech, speech("у меня не приходит смс"))
     assert turn.steps == [
         Say(TIP_SMS, "ru", prompt_id="tip_sms"),
-        say(hotline, "connecting"),
+        say(hotline, "hold_on"),
         Enqueue("tech", "to_tech"),
     ]
     assert turn.state.node == "to_tech"

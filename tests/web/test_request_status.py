@@ -597,7 +597,10 @@ def test_two_misses_leave_the_keypad_only_and_three_bring_a_person(
     # then the status queue.
     assert third.says[0] == NOT_UNDERSTOOD
     assert third.says[1].startswith("Статус обращения всегда виден в личном кабинете")
-    assert "Соединяю вас со специалистом." in third.text
+    # The tip says «сейчас соединю вас со специалистом»; the queue only asks to hold.
+    assert "сейчас соединю вас со специалистом." in third.text
+    assert "Соединяю вас со специалистом." not in third.text
+    assert "Пожалуйста, оставайтесь на линии." in third.text
     assert third.verbs[-1] == "Enqueue"
     enqueue = third.first("Enqueue")
     assert enqueue is not None and enqueue.text == "status"
