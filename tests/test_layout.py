@@ -41,6 +41,8 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {
         "config",
         "domain",
+        # ``ivr validate --timing`` asks the engine how long a call takes.
+        "engine",
         "errors",
         "flows",
         "harness",

@@ -59,7 +59,7 @@ class VoicemailHandler:
             )
         if run.attempt(node_id) > node.retries:
             run.reset_attempts(node_id)
-            return Goto(node.next)
+            return Goto(node.on_failure or node.next)
         run.say(node.too_short)
         self._record(node, run)
         return WAIT

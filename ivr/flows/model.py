@@ -184,6 +184,10 @@ class Defaults(BaseModel):
     silence_profile: str | None = None
     silence_help: PromptList = Field(default_factory=list)
 
+    # The safety notices (the recording notice, «никогда не спрашивают пароли и коды из СМС»):
+    # ``ivr validate`` checks that every path from the start to a person passes all of them.
+    notices: PromptList = Field(default_factory=list)
+
     @field_validator("repeat_keywords", "operator_keywords")
     @classmethod
     def _normalise(cls, value: list[str]) -> list[str]:

@@ -35,12 +35,18 @@ class VoicemailNode(Node):
     repeat_offer: PromptList = Field(default_factory=lambda: ["request_number_repeat_offer"])
     repeat_timeout: int = Field(default=4, ge=2, le=15)
     next: NodeId
+    # Where a caller goes when every recording was empty: nothing was saved, so not the
+    # goodbye of ``next`` but the other ways to reach us. By default ``next``.
+    on_failure: NodeId | None = None
 
     waits_for_input: ClassVar[bool] = True
     is_end: ClassVar[bool] = True
 
     def edges(self) -> list[Edge]:
-        return [Edge("next", self.next, ("next",))]
+        edges = [Edge("next", self.next, ("next",))]
+        if self.on_failure is not None:
+            edges.append(Edge("on_failure", self.on_failure, ("on_failure",)))
+        return edges
 
 
 class CallbackNode(Node):

@@ -28,6 +28,7 @@ from ivr.flows.nodes import (
     prompt_fields,
     split_prompt_ref,
 )
+from ivr.flows.notices import check_notices
 from ivr.flows.problems import Problem
 from ivr.flows.reader import FlowSource, NodeSource, PromptCatalog
 from ivr.flows.words import Phrase, same_phrase
@@ -57,6 +58,7 @@ def validate_flow(
     if not problems:
         # Caller-experience rules judge a sound flow; on a broken one they would only add noise.
         problems += check_caller_rules(flow, source, prompts)
+        problems += check_notices(flow, source)
     return problems
 
 

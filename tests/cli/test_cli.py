@@ -34,6 +34,20 @@ def test_validate_passes_on_the_shipped_flows(deployment: Path) -> None:
     assert "ok  hotline (flows/hotline.yaml)" in result.output
 
 
+def test_validate_timing_reports_every_shipped_flow_at_the_rate_given(deployment: Path) -> None:
+    result = CliRunner().invoke(main, ["validate", "--timing", "--chars-per-second", "12"])
+    assert result.exit_code == 0, result.output
+    report = result.output.splitlines()
+    heading = report.index(
+        "Worst-case seconds, estimated at 12 characters a second (uncalibrated) times each "
+        "line's profile rate:"
+    )
+    names = [line.split(":")[0] for line in report[heading + 1 :]]
+    assert names == sorted(p.stem for p in (deployment / "flows").glob("*.yaml"))
+    hotline = next(line for line in report if line.startswith("hotline: "))
+    assert "silent caller to a person" in hotline and "at 'operator'" in hotline
+
+
 def test_validate_prints_path_line_message_and_fails(deployment: Path) -> None:
     broken = deployment / "broken.yaml"
     broken.write_text(

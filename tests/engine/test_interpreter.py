@@ -24,7 +24,7 @@ def msk(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime
 OPEN = msk(2026, 11, 25, 10)
 
 CLOSED_TOMORROW_AT_8 = (
-    "Сейчас линия не работает. Мы откроемся завтра в восемь часов по московскому времени."
+    "Сейчас линия закрыта. Мы откроемся завтра в восемь часов по московскому времени."
 )
 TIP_SMS = (
     "Код из СМС иногда приходит с задержкой до пяти минут. Проверьте, что телефон в сети, "
@@ -197,7 +197,7 @@ def test_speech_about_sms_at_the_tech_menu_gives_the_sms_tip_then_the_tech_queue
     turn = then(hotline, tech, speech("у меня не приходит смс"))
     assert turn.steps == [
         Say(TIP_SMS, "ru", prompt_id="tip_sms"),
-        say(hotline, "connecting"),
+        say(hotline, "hold_on"),
         Enqueue("tech", "to_tech"),
     ]
     assert turn.state.node == "to_tech"
@@ -278,7 +278,7 @@ def test_before_opening_the_line_opens_today(hotline: Flow) -> None:
     turn = start(hotline, msk(2026, 11, 29, 9))
     assert turn.steps == after_hours(
         hotline,
-        "Сейчас линия не работает. Мы откроемся сегодня в десять часов по московскому времени.",
+        "Сейчас линия закрыта. Мы откроемся сегодня в десять часов по московскому времени.",
     )
 
 

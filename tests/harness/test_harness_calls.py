@@ -104,7 +104,7 @@ def test_after_hours_call_hears_when_we_open_and_the_night_menu(local: LocalApp)
 
     assert (
         result.heard()[3]
-        == "Сейчас линия не работает. Мы откроемся завтра в восемь часов по московскому времени."
+        == "Сейчас линия закрыта. Мы откроемся завтра в восемь часов по московскому времени."
     )
     assert result.heard()[-1] == GOODBYE
     assert result.outcome.label() == "hangup"

@@ -124,7 +124,7 @@ def test_a_development_server_honours_the_time(server: Server) -> None:
     assert isinstance(heard, list)
     assert (
         heard[3]
-        == "Сейчас линия не работает. Мы откроемся завтра в восемь часов по московскому времени."
+        == "Сейчас линия закрыта. Мы откроемся завтра в восемь часов по московскому времени."
     )
 
 

@@ -43,7 +43,7 @@ REGIONAL_WELCOME = {
 
 
 def closed(when: str) -> str:
-    return say(f"Сейчас линия не работает. Мы откроемся {when}.")
+    return say(f"Сейчас линия закрыта. Мы откроемся {when}.")
 
 
 MAIN_OPEN = gather(1, say(MAIN_MENU), hints=MAIN_HINTS)
@@ -152,9 +152,14 @@ ROUND_THE_CLOCK = {
     )
     + gather(1, slow_menu(ACCESSIBLE_MENU), hints=ACCESSIBLE_HINTS, timeout=12),
     # SMS is not configured in tests: the caller is told it did not go.
-    "hard_of_hearing": slow(
-        "Здравствуйте! Это поддержка Госуслуг. Сейчас мы пришлём вам СМС со ссылкой на чат "
-        "и адресом почты и соединим вас со специалистом."
+    "hard_of_hearing": pause(1).join(
+        slow(text)
+        for text in (
+            "Здравствуйте! Это поддержка Госуслуг. Сейчас мы пришлём вам СМС со ссылкой на "
+            "чат и адресом почты и соединим вас со специалистом.",
+            RECORDED,
+            NO_PASSWORDS,
+        )
     )
     + slow(
         "К сожалению, отправить СМС не получилось. Напишите нам в чат на портале Госуслуги "

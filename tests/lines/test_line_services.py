@@ -19,13 +19,16 @@ from tests.lines.conftest import (
     GOODBYE,
     HEAD,
     LINES,
+    NO_PASSWORDS,
     QUEUE_WAIT,
+    RECORDED,
     Phone,
     PhoneFactory,
     TextStub,
     enqueue,
     gathers,
     path_of,
+    pause,
     say,
     slow,
     spoken,
@@ -61,9 +64,14 @@ def test_hard_of_hearing_sends_the_sms_at_once_then_the_tty_queue(
     body = phone(LINES["hard_of_hearing"][0]).dial()
     assert body == (
         HEAD
-        + slow(
-            "Здравствуйте! Это поддержка Госуслуг. Сейчас мы пришлём вам СМС со ссылкой на "
-            "чат и адресом почты и соединим вас со специалистом."
+        + pause(1).join(
+            slow(text)
+            for text in (
+                "Здравствуйте! Это поддержка Госуслуг. Сейчас мы пришлём вам СМС со ссылкой "
+                "на чат и адресом почты и соединим вас со специалистом.",
+                RECORDED,
+                NO_PASSWORDS,
+            )
         )
         + slow(SENT)
         + slow("Пожалуйста, оставайтесь на линии.")

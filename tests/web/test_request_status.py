@@ -273,7 +273,7 @@ def to_status_line(caller: Caller, clock: Clock, *, after_hours: bool = False) -
     if after_hours:
         clock.set(2026, 11, 25, 22, 30)  # Wednesday night: closed until 8:00
         greeting = caller.dial()
-        assert "Сейчас линия не работает." in greeting.text
+        assert "Сейчас линия закрыта." in greeting.text
         assert greeting.says[-1].startswith(AFTER_HOURS_MENU_START)
         return caller.press("3")
     greeting = caller.dial()
@@ -597,7 +597,10 @@ def test_two_misses_leave_the_keypad_only_and_three_bring_a_person(
     # then the status queue.
     assert third.says[0] == NOT_UNDERSTOOD
     assert third.says[1].startswith("Статус обращения всегда виден в личном кабинете")
-    assert "Соединяю вас со специалистом." in third.text
+    # The tip says «сейчас соединю вас со специалистом»; the queue only asks to hold.
+    assert "сейчас соединю вас со специалистом." in third.text
+    assert "Соединяю вас со специалистом." not in third.text
+    assert "Пожалуйста, оставайтесь на линии." in third.text
     assert third.verbs[-1] == "Enqueue"
     enqueue = third.first("Enqueue")
     assert enqueue is not None and enqueue.text == "status"

@@ -40,9 +40,7 @@ def test_after_hours_call_hears_next_opening_and_the_options(
     assert response.get_data(as_text=True) == (
         HEAD
         + GREETING
-        + say(
-            "Сейчас линия не работает. Мы откроемся завтра в восемь часов по московскому времени."
-        )
+        + say("Сейчас линия закрыта. Мы откроемся завтра в восемь часов по московскому времени.")
         + '<Gather action="https://ivr.example.test/voice/step?turn=1" hints="сообщение, '
         "голосовое сообщение, оставить сообщение, записать, перезвонить, обратный звонок, "
         "звонок, статус, обращение, заявка, чат, почта, приложение, связь, способ связи, "
@@ -107,7 +105,7 @@ def test_menu_turns_and_retry_of_a_turn_is_not_advanced_twice(
     queued = twilio.post("/voice/step?turn=2", call_params(Digits="3"))
     body = queued.get_data(as_text=True)
     assert body.endswith(
-        say("Соединяю вас со специалистом. Пожалуйста, оставайтесь на линии.")
+        say("Пожалуйста, оставайтесь на линии.")
         + '<Enqueue action="https://ivr.example.test/voice/step?turn=3" method="POST" '
         'waitUrl="https://ivr.example.test/voice/queue/wait" '
         'waitUrlMethod="POST">tech</Enqueue></Response>'

@@ -43,7 +43,7 @@ def test_a_weekday_evening_names_the_next_opening_as_the_caller_hears_it(
     assert preview.next_opening == datetime(2026, 11, 28, 9, 0, tzinfo=MOSCOW)
     assert preview.next_opening_words == "завтра в девять часов по московскому времени"
     assert (
-        "Сейчас линия не работает. Мы откроемся завтра в девять часов по московскому времени."
+        "Сейчас линия закрыта. Мы откроемся завтра в девять часов по московскому времени."
         in preview.heard
     )
     assert preview.path[-1] == "after_hours_menu"
