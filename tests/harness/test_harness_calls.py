@@ -29,7 +29,7 @@ def test_working_hours_call_through_the_menu_to_a_queue(local: LocalApp) -> None
 
     assert result.outcome.label() == "queue tech"
     transcript = result.transcript()
-    assert transcript[3].startswith("IVR: Выберите тему.")
+    assert transcript[3].startswith("IVR: Чтобы сразу поговорить со специалистом, нажмите 0.")
     assert transcript[4] == "CALLER presses 1"
     assert transcript[5].startswith("IVR: Технические проблемы.")
     assert transcript[6] == "CALLER presses 2"
@@ -190,7 +190,7 @@ def test_json_transcript_is_stable_and_lists_verbs(local: LocalApp) -> None:
     assert gather["attrs"]["action"] == PUBLIC_URL + "/voice/step?turn=1"
     assert gather["attrs"]["input"] == "dtmf speech"
     assert gather["children"][0]["verb"] == "Say"
-    assert gather["children"][0]["text"].startswith("Выберите тему.")
+    assert gather["children"][0]["text"].startswith("Чтобы сразу поговорить со специалистом")
     assert verbs[4] == {
         "verb": "Redirect",
         "attrs": {"method": "POST"},

@@ -43,11 +43,11 @@ EN_HINTS = (
     "specialist, one, two, three, four, five, six, zero"
 )
 EN_MAIN_MENU = (
-    "Please choose a topic. For technical problems, press 1. For signing in or account "
-    "access, press 2. For services and documents, press 3. For the status of a request, "
-    "press 4. For payments and refunds, press 5. For complaints, suggestions or other ways "
-    "to reach us, press 6. To speak to a specialist, press 0. To repeat these options, "
-    "press star."
+    "To speak to a specialist, press 0. Or choose a topic. For technical problems, "
+    "press 1. For signing in or account access, press 2. For services and documents, "
+    "press 3. For the status of a request, press 4. For payments and refunds, press 5. "
+    "For complaints, suggestions or other ways to reach us, press 6. To repeat these "
+    "options, press star."
 )
 
 
