@@ -3,6 +3,7 @@ changes nothing, and the call goes on from where it was."""
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -93,4 +94,5 @@ def test_a_spoken_snils_is_masked_in_the_call_log_and_in_the_logs(
         assert call is not None
         assert [entry["value"] for entry in call.inputs] == ["мой снилс ***, ***, ***, 33"]
     logged = "\n".join(record.getMessage() for record in caplog.records)
-    assert "160" not in logged and "519" not in logged and "740" not in logged
+    # As numbers of their own: a flow version's hex hash may hold the same digits.
+    assert re.findall(r"(?<![0-9a-f])(?:160|519|740)(?![0-9a-f])", logged) == []
