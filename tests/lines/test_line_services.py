@@ -19,7 +19,10 @@ from tests.lines.conftest import (
     GOODBYE,
     HEAD,
     LINES,
+    NAVIGATION_PREPARE,
     NO_PASSWORDS,
+    PREPARE,
+    QUEUE_TIP,
     QUEUE_WAIT,
     RECORDED,
     Phone,
@@ -198,17 +201,17 @@ def test_accessible_zero_is_a_person_who_may_offer_a_callback(phone: PhoneFactor
 def test_site_help_offers_a_callback_only_after_two_minutes(phone: PhoneFactory) -> None:
     call = phone(LINES["site_help"][0])
     call.dial()
-    assert call.queue_wait(0) == HEAD + say(QUEUE_WAIT) + '<Pause length="20" /></Response>'
-    assert spoken(call.queue_wait(20)) == [
-        "Пока вы ждёте, откройте, пожалуйста, портал Госуслуги на компьютере или телефоне: так "
-        "специалисту будет проще вам помочь."
-    ]
+    # Not «заняты» before the caller has waited at all.
+    assert call.queue_wait(0) == (
+        HEAD + say(NAVIGATION_PREPARE) + '<Pause length="20" /></Response>'
+    )
+    assert spoken(call.queue_wait(20)) == [QUEUE_WAIT]
     assert "<Gather" not in call.queue_wait(119)
     assert call.queue_wait(120) == (
         HEAD + '<Gather action="https://ivr.example.test/voice/queue/key?waited=120" input="dtmf" '
         'language="ru-RU" method="POST" '
         'numDigits="1" timeout="20">'
-        + say(QUEUE_WAIT)
+        + say(NAVIGATION_PREPARE)
         + say(CALLBACK_OFFER)
         + "</Gather></Response>"
     )
@@ -255,7 +258,7 @@ def test_one_click_holds_while_the_usual_wait_is_short(phone: PhoneFactory) -> N
     call = phone(LINES["one_click"][0])
     call.dial()
     assert call.queue_wait(0, average=120) == (
-        HEAD + say(QUEUE_WAIT) + '<Pause length="20" /></Response>'
+        HEAD + say(PREPARE) + '<Pause length="20" /></Response>'
     )
     # No key to press, no offer to listen to.
     assert "<Gather" not in call.queue_wait(300, average=90)
@@ -325,7 +328,7 @@ def test_topic_queues_offer_a_callback_after_a_minute(phone: PhoneFactory, line:
             'input="dtmf" '
             'language="ru-RU" method="POST" '
             'numDigits="1" timeout="20">'
-            + say(QUEUE_WAIT)
+            + say(QUEUE_TIP)
             + say(CALLBACK_OFFER)
             + "</Gather></Response>"
         )

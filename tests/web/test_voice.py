@@ -173,15 +173,16 @@ def test_queue_wait_rotates_announcements(twilio: TwilioWebhooks) -> None:
     twilio.post("/voice/step?turn=1", call_params(Digits="0"))
     first = twilio.post("/voice/queue/wait", call_params(QueueTime="0", QueuePosition="2"))
     later = twilio.post("/voice/queue/wait", call_params(QueueTime="21", QueuePosition="1"))
+    # The caller has not waited yet: a tip first, «заняты» only once they have.
     assert first.get_data(as_text=True) == (
         HEAD
         + say(
-            "Все специалисты сейчас заняты. Пожалуйста, оставайтесь на линии, "
-            "вам обязательно ответят."
+            "Пока вы ждёте: многие вопросы можно решить в чате на портале Госуслуги. "
+            "Чат работает круглосуточно."
         )
         + '<Pause length="20" /></Response>'
     )
-    assert "круглосуточно" in later.get_data(as_text=True)
+    assert "Все специалисты сейчас заняты" in later.get_data(as_text=True)
 
 
 def test_status_callback_records_the_end(twilio: TwilioWebhooks, app: Flask) -> None:
