@@ -29,7 +29,7 @@ from ivr.harness.recordings import RecordingHost
 from ivr.harness.simulator import CallHarness, CallResult, CallSpec
 from ivr.harness.transport import HttpReply, HttpTransport, TransportError
 from ivr.store.db import Database
-from ivr.store.models import Voicemail
+from ivr.store.models import Voicemail, stored_utc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 
 HOTLINE = "+78005553535"
@@ -216,10 +216,9 @@ def retry_downloads_of_the_killed(deployment: Deployment) -> None:
         db.dispose()
     if not claims:
         return
-    lapsed = [c for c in claims if c is not None]
-    if lapsed:
-        until = max(c if c.tzinfo else c.replace(tzinfo=UTC) for c in lapsed)
-        time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()) + 0.5)
+    held = [stored_utc(c) for c in claims if c is not None]
+    if held:
+        time.sleep(max(0.0, (max(held) - datetime.now(UTC)).total_seconds()) + 0.5)
     deployment.admin(["worker", "--once"])
 
 

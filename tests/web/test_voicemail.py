@@ -13,7 +13,7 @@ from flask import Flask
 
 from ivr.config import Settings
 from ivr.services.voicemails import CLAIM_MARGIN_SECONDS
-from ivr.store.models import Request, Voicemail
+from ivr.store.models import Request, Voicemail, stored_utc
 from ivr.web import create_app
 from tests.conftest import (
     ACCOUNT_SID,
@@ -184,11 +184,8 @@ def test_a_download_claim_holds_for_the_fetch_limit_and_a_short_margin(
             threading.Event().wait(0.01)
         [voicemail] = voicemails(vm_app)
         assert delivery.result() == 204
-    claimed_until = voicemail.download_claimed_until
-    assert claimed_until is not None
-    if claimed_until.tzinfo is None:
-        claimed_until = claimed_until.replace(tzinfo=UTC)
-    held = (claimed_until - before).total_seconds()
+    assert voicemail.download_claimed_until is not None
+    held = (stored_utc(voicemail.download_claimed_until) - before).total_seconds()
     expected = vm_settings.recording_timeout + CLAIM_MARGIN_SECONDS
     assert expected - 1 <= held <= expected + 1
 
