@@ -147,10 +147,16 @@ class MenuHandler:
 
     def _silence(self, node_id: str, node: MenuNode, run: Run) -> Outcome:
         """No answer. After a few silences in a row the call slows down and the caller hears
-        that staying on the line brings a person; it is never dropped."""
+        that staying on the line brings a person; after ``silence_limit`` of them the menu's
+        failure exit takes over at once, whatever retries are left. Never dropped."""
         defaults = run.flow.defaults
         silences = int(run.state.vars.get(SILENCES, "0")) + 1
         run.state.vars[SILENCES] = str(silences)
+        if silences >= defaults.silence_limit:
+            run.reset_attempts(node_id)
+            target = validate.menu_failure(run.flow, node)
+            assert target is not None  # the validator refuses menus without one
+            return Goto(target)
         prompts = node.no_input or defaults.no_input
         if (
             silences == defaults.silence_switch_after
@@ -207,7 +213,7 @@ class MenuHandler:
         else:
             speech = bool(keywords) or profile.speech == "everywhere"
         hints = menu_hints(node, lang, keywords, defaults.operator_keywords) if speech else ()
-        prompts = run.prompts(node.say)
+        prompts = run.prompts(node.say, keys_only=not speech)
         spoken = list(prompts)
         for _ in range(profile.repeat):
             # The menu repeats by itself before the silence counts.

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import ivr.engine.request_status
 import ivr.engine.service_handlers  # noqa: F401  (registers their handlers)
-from ivr.engine.handlers import handler_for
+from ivr.engine.handlers import SILENCES, handler_for
 from ivr.engine.run import Goto, Outcome, Run, Wait
 from ivr.engine.state import CallState, Event
 from ivr.engine.steps import ActionRequest, Hangup, Step
@@ -59,6 +59,9 @@ def advance(flow: Flow, state: CallState, event: Event, now: datetime) -> Turn:
     if event.kind == "start" or run.state.node is None:
         outcome: Outcome = Goto(flow.start)
     else:
+        if (event.kind == "digits" and event.digits) or (event.kind == "speech" and event.speech):
+            # The caller answered something: silences are counted in a row (``silence_limit``).
+            run.state.vars.pop(SILENCES, None)
         node = flow.node(run.state.node)
         outcome = handler_for(node).resume(run.state.node, node, event, run)
     hops = 0

@@ -82,7 +82,12 @@ class RequestStatusHandler:
     def _ask(self, node: RequestStatusNode, run: Run) -> Outcome:
         run.state.vars[STAGE] = "ask"
         misses = int(run.state.vars.get(MISSES, "0"))
-        spoken = node.speech and speech_available(run) and misses < KEYPAD_ONLY_AFTER
+        spoken = (
+            node.speech
+            and speech_available(run)
+            and run.profile.speech != "off"
+            and misses < KEYPAD_ONLY_AFTER
+        )
         record = (
             Record(max_length=node.max_speech, timeout=3, purpose="request_number")
             if spoken
@@ -104,14 +109,18 @@ class RequestStatusHandler:
         run.state.vars[STAGE] = "confirm"
         run.state.vars[CANDIDATE] = number
         run.state.vars["candidate_number"] = digits_in_groups(number, run.state.lang)
+        # «да» is heard unless the caller chose keys only (the keypad profile).
+        speech = run.profile.speech != "off"
         run.steps.append(
             Gather(
-                prompts=tuple(run.prompts(node.confirm)),
+                prompts=tuple(run.prompts(node.confirm, keys_only=not speech)),
                 lang=run.state.lang,
                 timeout=node.timeout,
                 num_digits=1,
-                speech=True,
-                hints=("да", "нет") if run.state.lang == "ru" else ("yes", "no"),
+                speech=speech,
+                hints=(("да", "нет") if run.state.lang == "ru" else ("yes", "no"))
+                if speech
+                else (),
             )
         )
         return WAIT

@@ -15,7 +15,7 @@ from ivr.domain.spoken import email_in_words
 from ivr.engine.state import CallState
 from ivr.engine.steps import ActionRequest, Pause, Say, Step
 from ivr.flows.model import Flow, Profile
-from ivr.flows.nodes import SUPPORT_EMAIL, split_prompt_ref
+from ivr.flows.nodes import SUPPORT_EMAIL, keys_only_variant, split_prompt_ref
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,11 @@ class Run:
             return template
         return _FORMATTER.vformat(template, (), _Values(self, lang, spoken))
 
-    def prompts(self, prompt_refs: list[str]) -> list[Say | Pause]:
+    def prompts(self, prompt_refs: list[str], keys_only: bool = False) -> list[Say | Pause]:
         """``Say`` steps for prompts as a flow names them (``id``, or ``id@lang`` for a prompt
-        said in one language whatever the call's)."""
+        said in one language whatever the call's). ``keys_only``: the question listens to
+        keys only, so a prompt's keys-only wording (``id_keys_only``) is said where there is
+        one: the caller is not offered speech the call cannot take."""
         profile = self.profile
         spoken: list[Say | Pause] = []
         for ref in prompt_refs:
@@ -108,6 +110,10 @@ class Run:
             if spoken and profile.pause:
                 spoken.append(Pause(profile.pause))
             lang = fixed or self.state.lang
+            # Only a wording in this very language: never another language's fallback.
+            if keys_only and keys_only_variant(prompt_id) in self.flow.prompts.get(lang, {}):
+                prompt_id = keys_only_variant(prompt_id)
+                ref = prompt_id if fixed is None else f"{prompt_id}@{fixed}"
             spoken.append(Say(self.text(ref), lang, prompt_id=prompt_id, rate=profile.rate))
         return spoken
 

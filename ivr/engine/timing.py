@@ -8,20 +8,23 @@ prompt or a menu costs a caller:
 - *before a person*, for a caller who says and presses nothing: the seconds of speech and
   the seconds of waiting for an answer until the call reaches a queue or a dial, the longest
   way the engine takes a silent caller (every menu said ``repeat + 1`` times per attempt,
-  ``retries + 1`` attempts, the no-input prompt between them, then the menu's failure exit).
+  ``retries + 1`` attempts or fewer when ``defaults.silence_limit`` silences in a row come
+  first, the no-input prompt between them, the switch to ``defaults.silence_profile`` after
+  ``silence_switch_after`` silences, then the menu's failure exit).
 
 Speech is estimated from the length of the prompt texts at ``chars_per_second`` (default
 ``CHARS_PER_SECOND``) at rate 100%, divided by the line's profile rate ("80%" → slower).
 The rate is NOT CALIBRATED against a real voice: it is a rough figure for comparing flows
 and versions of one flow, not a measurement. The profile a silent caller is switched to
-mid-call, the pauses between prompts and the wait announcements are left out.
+mid-call speaks at its own rate; the pauses between prompts and the wait announcements are
+left out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ivr.flows.model import Flow, Profile
+from ivr.flows.model import Flow
 from ivr.flows.nodes import (
     DialNode,
     GotoNode,
@@ -53,10 +56,8 @@ class Timing:
 
 def flow_timing(flow: Flow, chars_per_second: float = CHARS_PER_SECOND) -> Timing:
     """The worst-case seconds of ``flow`` (see the module's description)."""
-    profile = flow.profile_named(flow.profile)
-    speed = chars_per_second * profile.rate_factor()
-    estimate = _Estimate(flow, profile, speed)
-    worst = estimate.silent_to_person(flow.start, frozenset())
+    estimate = _Estimate(flow, chars_per_second)
+    worst = estimate.silent_to_person(flow.start, frozenset(), _Silent(0, flow.profile))
     return Timing(
         flow=flow.name,
         first_choice=estimate.first_choice(flow.start, frozenset()),
@@ -66,19 +67,28 @@ def flow_timing(flow: Flow, chars_per_second: float = CHARS_PER_SECOND) -> Timin
     )
 
 
-class _Estimate:
-    def __init__(self, flow: Flow, profile: Profile, speed: float) -> None:
-        self.flow = flow
-        self.profile = profile
-        self.speed = speed
+@dataclass(frozen=True)
+class _Silent:
+    """A silent caller so far: silences in a row, and the profile the call speaks in."""
 
-    def seconds(self, refs: list[str]) -> float:
-        """Seconds to say these prompts in the flow's first language (fixed ones in theirs)."""
+    silences: int
+    profile: str | None
+
+
+class _Estimate:
+    def __init__(self, flow: Flow, chars_per_second: float) -> None:
+        self.flow = flow
+        self.chars_per_second = chars_per_second
+
+    def seconds(self, refs: list[str], profile: str | None = None) -> float:
+        """Seconds to say these prompts in the flow's first language (fixed ones in theirs),
+        at the rate of ``profile`` (default: the line's)."""
         total = 0
         for ref in refs:
             prompt_id, lang = split_prompt_ref(ref)
             total += len(self.flow.prompt_text(lang or self.flow.languages[0], prompt_id))
-        return total / self.speed
+        name = self.flow.profile if profile is None else profile
+        return total / (self.chars_per_second * self.flow.profile_named(name).rate_factor())
 
     def branches(self, node: Node) -> list[str]:
         """Where a node that does not wait goes next (every branch of a schedule or line)."""
@@ -103,7 +113,7 @@ class _Estimate:
         return said + max(known) if known else None
 
     def silent_to_person(
-        self, node_id: str, seen: frozenset[str]
+        self, node_id: str, seen: frozenset[str], caller: _Silent
     ) -> tuple[float, float, str] | None:
         """(speech, waiting, the person's node) for a silent caller, the longest branch."""
         if node_id in seen or node_id not in self.flow.nodes:
@@ -111,38 +121,72 @@ class _Estimate:
         node = self.flow.nodes[node_id]
         seen = seen | {node_id}
         if isinstance(node, QueueNode | DialNode):
-            return self.seconds(node.say), 0.0, node_id
-        speech, waiting, nexts = self.silent_step(node)
-        found = [self.silent_to_person(t, seen) for t in nexts]
+            return self.seconds(node.say, caller.profile), 0.0, node_id
+        if isinstance(node, MenuNode):
+            speech, waiting, nexts, caller = self.silent_menu(node, caller)
+        else:
+            speech, waiting, nexts = self.silent_step(node, caller.profile)
+        found = [self.silent_to_person(t, seen, caller) for t in nexts]
         known = [f for f in found if f is not None]
         if not known:
             return None
         worst = max(known, key=lambda f: f[0] + f[1])
         return speech + worst[0], waiting + worst[1], worst[2]
 
-    def silent_step(self, node: Node) -> tuple[float, float, list[str]]:
-        """What one node costs a silent caller, and where the engine sends them on."""
+    def silent_menu(
+        self, node: MenuNode, caller: _Silent
+    ) -> tuple[float, float, list[str], _Silent]:
+        """A menu asked until a silent caller is sent on, as the engine does it: the menu said
+        ``repeat + 1`` times per attempt, the no-input prompt between attempts, the switch to
+        ``silence_profile`` (and its ``silence_help``) after ``silence_switch_after`` silences
+        in a row, the failure exit after ``retries`` or at ``silence_limit``."""
         defaults = self.flow.defaults
-        if isinstance(node, MenuNode):
-            attempts = 1 + self.pick(node.retries, self.profile.retries, defaults.retries)
-            timeout = self.pick(node.timeout, self.profile.timeout, defaults.timeout)
-            menu = self.seconds(node.say) * (1 + self.profile.repeat)
-            no_input = self.seconds(node.no_input or defaults.no_input)
-            failure = menu_failure(self.flow, node)
-            speech = attempts * menu + (attempts - 1) * no_input
-            waiting = attempts * (1 + self.profile.repeat) * timeout
-            return speech, float(waiting), [] if failure is None else [failure]
+        silences, profile_name = caller.silences, caller.profile
+        speech = waiting = 0.0
+        failed_attempts = 0
+        while True:
+            profile = self.flow.profile_named(profile_name)
+            timeout = self.pick(profile.timeout, node.timeout, defaults.timeout)
+            speech += self.seconds(node.say, profile_name) * (1 + profile.repeat)
+            waiting += (1 + profile.repeat) * timeout
+            silences += 1
+            if silences >= defaults.silence_limit:
+                break
+            prompts = node.no_input or defaults.no_input
+            if (
+                silences == defaults.silence_switch_after
+                and defaults.silence_profile is not None
+                and profile_name != defaults.silence_profile
+            ):
+                profile_name = defaults.silence_profile
+                prompts = node.silence_help or defaults.silence_help or prompts
+            failed_attempts += 1
+            profile = self.flow.profile_named(profile_name)
+            if failed_attempts > self.pick(profile.retries, node.retries, defaults.retries):
+                break
+            speech += self.seconds(prompts, profile_name)
+        failure = menu_failure(self.flow, node)
+        return (
+            speech,
+            waiting,
+            [] if failure is None else [failure],
+            _Silent(silences, profile_name),
+        )
+
+    def silent_step(self, node: Node, profile: str | None) -> tuple[float, float, list[str]]:
+        """What a node other than a menu costs a silent caller, and where they go on."""
+        defaults = self.flow.defaults
         if not _waits(node):
-            return self.seconds(node.say), 0.0, self.branches(node)
+            return self.seconds(node.say, profile), 0.0, self.branches(node)
         # Other nodes that wait (a status check, a callback, a text alternative): said once,
         # then their way out for a caller who does not answer (a fallback before ``next``).
         exits = {edge.label: edge.target for edge in node.edges()}
         for label in ("operator", "on_failure", "next"):
             if label in exits:
-                return self.seconds(node.say), float(defaults.timeout), [exits[label]]
+                return self.seconds(node.say, profile), float(defaults.timeout), [exits[label]]
         if defaults.operator is not None:
-            return self.seconds(node.say), float(defaults.timeout), [defaults.operator]
-        return self.seconds(node.say), 0.0, []
+            return self.seconds(node.say, profile), float(defaults.timeout), [defaults.operator]
+        return self.seconds(node.say, profile), 0.0, []
 
     @staticmethod
     def pick(*values: int | None) -> int:

@@ -4,10 +4,16 @@
 - no menu offers more options than the line's profile allows (a "more options" key aside);
 - 0 reaches a person, or the after-hours options when nobody works, never a hang-up;
 - no prompt takes longer to say than the profile allows, estimated from its words at the
-  profile's speaking rate.
+  profile's speaking rate;
+- a question that may listen to keys only (a keypad-only profile the call can switch to, a
+  menu with nothing to hear) offers no speech: a prompt there that says «скажите …» has a
+  keys-only wording (``<id>_keys_only``) in every language that says it;
+- the switch to the slower profile comes before the silence limit.
 """
 
 from __future__ import annotations
+
+import re
 
 from ivr.flows.model import Flow, Profile
 from ivr.flows.nodes import (
@@ -18,9 +24,12 @@ from ivr.flows.nodes import (
     MenuNode,
     PromptNode,
     ScheduleNode,
+    keys_only_variant,
+    split_prompt_ref,
 )
 from ivr.flows.problems import Problem
 from ivr.flows.reader import FlowSource, PromptCatalog
+from ivr.flows.service_nodes import RequestStatusNode
 
 
 def check_caller_rules(
@@ -34,6 +43,8 @@ def check_caller_rules(
     label = f"profile '{flow.profile}'" if flow.profile else "the default profile"
     problems += _check_menu_sizes(flow, source, profile, label)
     problems += _check_zero(flow, source)
+    problems += _check_silence_settings(flow, source)
+    problems += _check_keys_only_wording(flow, source)
     problems += _check_prompt_lengths(flow, prompts, profile, label)
     return problems
 
@@ -65,6 +76,73 @@ def _check_profile_names(flow: Flow, source: FlowSource) -> list[Problem]:
                     where.line("options", key, "profile"),
                     f"node '{node_id}': option '{key}': ",
                 )
+    return problems
+
+
+def _check_silence_settings(flow: Flow, source: FlowSource) -> list[Problem]:
+    """The slower speech a silent caller is promised must come before the silence limit
+    sends them on, or it is never heard."""
+    defaults = flow.defaults
+    if defaults.silence_profile is None or defaults.silence_switch_after < defaults.silence_limit:
+        return []
+    return [
+        Problem(
+            source.path,
+            source.line("defaults", "silence_switch_after"),
+            f"defaults: silence_switch_after is {defaults.silence_switch_after}, but after "
+            f"{defaults.silence_limit} silences in a row (silence_limit) the caller is already "
+            f"sent on: the switch to profile '{defaults.silence_profile}' is never heard; "
+            "make silence_switch_after smaller than silence_limit",
+        )
+    ]
+
+
+# Words that offer the caller speech: «скажите „специалист“», «назовите номер», "say yes".
+_OFFERS_SPEECH = re.compile(r"\b(скажите|назовите|say)\b", re.IGNORECASE)
+
+
+def _check_keys_only_wording(flow: Flow, source: FlowSource) -> list[Problem]:
+    """A question heard by keys only must not offer speech (the engine says a prompt's
+    keys-only wording there; this checks that one is written)."""
+    names = {flow.profile, flow.defaults.silence_profile}
+    for node in flow.nodes.values():
+        if isinstance(node, MenuNode):
+            names.update(option.profile for option in node.options.values())
+    speech_modes = {
+        name: flow.profile_named(name).speech
+        for name in names
+        if name is None or name in flow.profiles
+    }
+    keys_only = sorted(repr(name) for name, mode in speech_modes.items() if mode == "off")
+    problems = []
+    for node_id, node in flow.nodes.items():
+        checked: list[str] = []
+        field, why = "say", f"profile {', '.join(keys_only)}"
+        if isinstance(node, MenuNode):
+            hears_words = any(c.keywords for c in [*node.options.values(), *node.shortcuts])
+            if keys_only:
+                checked = node.say
+            elif not hears_words and "keywords" in speech_modes.values():
+                checked, why = node.say, "it has no keywords, so it listens to keys"
+        elif isinstance(node, RequestStatusNode) and keys_only:
+            checked, field = node.confirm, "confirm"
+        for ref in checked:
+            prompt_id, fixed = split_prompt_ref(ref)
+            for lang in [fixed] if fixed else flow.languages:
+                texts = flow.prompts.get(lang, {})
+                if _OFFERS_SPEECH.search(texts.get(prompt_id, "")) and (
+                    keys_only_variant(prompt_id) not in texts
+                ):
+                    where = source.nodes[node_id]
+                    problems.append(
+                        Problem(
+                            where.path,
+                            where.line(field),
+                            f"node '{node_id}': prompt '{prompt_id}' ({lang}) offers speech, "
+                            f"but this question may listen to keys only ({why}); write "
+                            f"'{keys_only_variant(prompt_id)}' with the keys alone",
+                        )
+                    )
     return problems
 
 

@@ -183,6 +183,11 @@ class Defaults(BaseModel):
     silence_switch_after: int = Field(default=2, ge=1, le=10)
     silence_profile: str | None = None
     silence_help: PromptList = Field(default_factory=list)
+    # After this many silences in a row, at whatever menus, the caller is not asked again:
+    # the menu's failure exit takes over (a person while the line is open, the after-hours
+    # options when it is closed). Bounds a silent caller's wait on every line, however many
+    # retries its menus allow.
+    silence_limit: int = Field(default=2, ge=1, le=10)
 
     # The safety notices (the recording notice, «никогда не спрашивают пароли и коды из СМС»):
     # ``ivr validate`` checks that every path from the start to a person passes all of them.

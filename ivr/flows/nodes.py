@@ -46,6 +46,17 @@ COMPUTED_VALUES = frozenset({"next_opening", "support_email"})
 # written as it is in a text message.
 SUPPORT_EMAIL = "support_email"
 
+# A prompt ``x`` may have a wording ``x_keys_only`` for a question that listens to keys only
+# (a keypad-only profile, a recogniser that is not there): «нажмите 0» without «скажите
+# „специалист“». The engine says it in place of ``x`` there; ``ivr validate`` asks for one
+# where a prompt offers speech that a call may not have.
+KEYS_ONLY_SUFFIX = "_keys_only"
+
+
+def keys_only_variant(prompt_id: str) -> str:
+    """The id of a prompt's keys-only wording."""
+    return prompt_id + KEYS_ONLY_SUFFIX
+
 
 def split_prompt_ref(ref: str) -> tuple[str, str | None]:
     """A prompt as a flow names it: ``"for_english@en"`` is the prompt ``for_english`` spoken

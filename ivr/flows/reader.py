@@ -15,7 +15,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ivr.flows.model import WEEKDAYS, Defaults, Flow, Profile, parse_ranges, parse_weekdays
-from ivr.flows.nodes import NODE_KINDS, SUPPORT_EMAIL, Node, prompt_fields, split_prompt_ref
+from ivr.flows.nodes import (
+    NODE_KINDS,
+    SUPPORT_EMAIL,
+    Node,
+    keys_only_variant,
+    prompt_fields,
+    split_prompt_ref,
+)
 from ivr.flows.problems import Problem
 from ivr.flows.yamlio import LocatedList, LocatedMap, line_of, parse_yaml
 
@@ -334,6 +341,12 @@ def _prompts_spoken(flow: Flow) -> set[tuple[str, str]]:
     for ref in refs:
         prompt_id, fixed = split_prompt_ref(ref)
         spoken.update((lang, prompt_id) for lang in ([fixed] if fixed else flow.languages))
+    # A prompt's keys-only wording, said when the call cannot answer by voice there.
+    spoken.update(
+        (lang, keys_only_variant(prompt_id))
+        for lang, prompt_id in list(spoken)
+        if keys_only_variant(prompt_id) in flow.prompts.get(lang, {})
+    )
     # A text naming {support_email} needs the prompt that holds the address.
     if any(
         "{" + SUPPORT_EMAIL + "}" in flow.prompts.get(lang, {}).get(prompt_id, "")

@@ -129,12 +129,16 @@ def test_star_repeats_the_menu_without_counting_a_miss(hotline: Flow) -> None:
     missed = then(hotline, start(hotline), Event.timeout())
     assert missed.state.attempts == {"main_menu": 1}
     repeated = then(hotline, missed, digits("*"))
-    assert repeated.steps == [menu(hotline, "main_menu")]
+    assert repeated.steps == [menu(hotline, "main_menu", slowly=True)]
     assert repeated.state.attempts == {"main_menu": 1}
-    # Two more misses are needed to reach the operator: the star was not one. (The star
-    # also broke the run of silences, so the first one after it is an ordinary miss.)
+    # The star was no miss, and it broke the run of silences: the next silence is asked
+    # again (the call is slow already), only the one after it reaches a person.
     missed_again = then(hotline, repeated, Event.timeout())
-    assert missed_again.steps == [say(hotline, "no_input"), menu(hotline, "main_menu")]
+    assert missed_again.steps == [
+        slow(hotline, "no_input"),
+        menu(hotline, "main_menu", slowly=True),
+    ]
+    assert missed_again.state.attempts == {"main_menu": 2}
     third = then(hotline, missed_again, Event.timeout())
     assert third.steps == operator(hotline, slowly=True)
 
@@ -162,21 +166,41 @@ def test_asking_for_a_person_goes_to_the_operator(hotline: Flow) -> None:
     assert turn.steps == operator(hotline)
 
 
-def test_no_input_is_asked_again_twice_then_the_caller_goes_to_the_operator(
+def test_a_silence_slows_the_call_down_and_the_second_in_a_row_reaches_the_operator(
     hotline: Flow,
 ) -> None:
     turn = start(hotline)
     turn = then(hotline, turn, Event.timeout())
-    assert turn.steps == [say(hotline, "no_input"), menu(hotline, "main_menu")]
-    assert (turn.state.attempts, turn.state.profile) == ({"main_menu": 1}, None)
-    # The second silence in a row: slower, and the caller hears a person is coming.
-    turn = then(hotline, turn, Event.timeout())
-    assert turn.steps == [slow(hotline, "stay_on_line"), menu(hotline, "main_menu", slowly=True)]
-    assert (turn.state.attempts, turn.state.profile) == ({"main_menu": 2}, "slow")
+    # Slower, and the caller hears that a person is coming.
+    assert turn.steps == [
+        slow(hotline, "stay_on_line"),
+        menu(hotline, "main_menu", slowly=True),
+    ]
+    assert (turn.state.attempts, turn.state.profile) == ({"main_menu": 1}, "slow")
+    # The second silence in a row: the flow's silence_limit, whatever retries are left.
     turn = then(hotline, turn, Event.timeout())
     assert turn.steps == operator(hotline, slowly=True)
     assert turn.state.node == "operator"
     assert turn.state.attempts == {}
+
+
+def test_wrong_keys_use_the_retries_but_silences_the_silence_limit(hotline: Flow) -> None:
+    turn = start(hotline)
+    for _ in range(2):  # retries 2: asked again twice
+        turn = then(hotline, turn, digits("7"))
+        assert turn.state.node == "main_menu"
+    assert then(hotline, turn, digits("7")).steps == operator(hotline)
+    # A silence after a wrong key is the first in a row: asked again, not sent on.
+    after_wrong_key = then(hotline, then(hotline, start(hotline), digits("7")), Event.timeout())
+    assert after_wrong_key.state.node == "main_menu"
+
+
+def test_an_answer_in_between_starts_the_count_of_silences_again(hotline: Flow) -> None:
+    turn = then(hotline, start(hotline), Event.timeout())
+    turn = then(hotline, turn, digits("1"))  # the technical-problems menu
+    turn = then(hotline, turn, Event.timeout())
+    assert turn.state.node == "tech_menu"
+    assert then(hotline, turn, Event.timeout()).state.node == "operator"
 
 
 @pytest.mark.parametrize("key", ["7", "#"])
@@ -261,9 +285,7 @@ def test_after_hours_zero_says_nobody_answers_until_the_line_opens(hotline: Flow
 def test_after_hours_silence_ends_with_the_other_channels(hotline: Flow) -> None:
     late = msk(2026, 11, 25, 22)
     turn = start(hotline, late)
-    turn = then(hotline, turn, Event.timeout(), late)
-    assert turn.steps == [say(hotline, "no_input"), menu(hotline, "after_hours_menu")]
-    # Slower after two silences, but nobody works now: no person is promised.
+    # Slower after a silence, but nobody works now: no person is promised.
     turn = then(hotline, turn, Event.timeout(), late)
     assert turn.steps == [
         slow(hotline, "slower_again"),

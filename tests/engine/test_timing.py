@@ -16,7 +16,13 @@ def _flow(**extra: Any) -> Flow:
         "name": "timed",
         "languages": ["ru"],
         "start": "greeting",
-        "defaults": {"operator": "person", "timeout": 5, "retries": 2, "no_input": ["oops"]},
+        "defaults": {
+            "operator": "person",
+            "timeout": 5,
+            "retries": 2,
+            "silence_limit": 3,
+            "no_input": ["oops"],
+        },
         "nodes": {
             "greeting": {"kind": "prompt", "say": ["hello", "hello"], "next": "menu"},
             "menu": {"kind": "menu", "say": "menu", "options": {"1": "person"}},
@@ -37,6 +43,29 @@ def test_a_silent_caller_hears_the_menu_three_times_with_two_no_inputs_between()
         15.0,
         "person",
     )
+
+
+def _with_defaults(**defaults: Any) -> Flow:
+    flow = _flow()
+    spec = flow.model_dump()
+    spec["defaults"].update(defaults)
+    return Flow.model_validate(spec)
+
+
+def test_the_silence_limit_sends_a_silent_caller_on_before_the_retries_run_out() -> None:
+    timing = flow_timing(_with_defaults(silence_limit=2), chars_per_second=10)
+    # 2 greetings + 2 menus + 1 no-input + connecting; 2 timeouts of 5 s.
+    assert (timing.person_speech, timing.person_waiting) == (6.0, 10.0)
+
+
+def test_the_profile_a_silent_caller_is_switched_to_speaks_at_its_rate_and_waits_longer() -> None:
+    flow = _with_defaults(silence_switch_after=1, silence_profile="slow", silence_limit=2)
+    spec = flow.model_dump()
+    spec["profiles"] = {"slow": {"rate": "50%", "timeout": 10, "repeat": 1}}
+    timing = flow_timing(Flow.model_validate(spec), chars_per_second=10)
+    # 2 greetings + the menu at full speed; then, at half speed, the no-input prompt (2 s),
+    # the menu said twice (4 s) and connecting (2 s). Waiting: 5 s, then 2 × 10 s.
+    assert (timing.person_speech, timing.person_waiting) == (11.0, 25.0)
 
 
 def test_a_slower_profile_makes_speech_longer() -> None:

@@ -223,6 +223,24 @@ CASES = [
         id="menu-without-operator",
     ),
     pytest.param(
+        "invalid/silence_settings.yaml",
+        [
+            "invalid/silence_settings.yaml:7: defaults: silence_switch_after is 2, but after 2 "
+            "silences in a row (silence_limit) the caller is already sent on: the switch to "
+            "profile 'slow' is never heard; make silence_switch_after smaller than silence_limit"
+        ],
+        id="silence-switch-after-the-limit",
+    ),
+    pytest.param(
+        "invalid/keys_only_wording.yaml",
+        [
+            "invalid/keys_only_wording.yaml:13: node 'menu': prompt 'spoken_menu' (ru) offers "
+            "speech, but this question may listen to keys only (profile 'keypad'); write "
+            "'spoken_menu_keys_only' with the keys alone"
+        ],
+        id="speech-offered-to-a-keys-only-caller",
+    ),
+    pytest.param(
         "invalid/missing_include.yaml",
         ["invalid/missing_include.yaml:6: included file 'parts/nothing.yaml' does not exist"],
         id="missing-include",

@@ -134,7 +134,9 @@ def test_silence_all_the_way_is_never_a_dead_end(local: LocalApp, at: str) -> No
     if result.outcome.kind == "hangup":
         # A goodbye, not a bare hang-up.
         assert result.heard()[-1] == GOODBYE
-    assert result.transcript().count("CALLER is silent") >= 3
+    # Asked again once, then the line's silence_limit (2) sends the caller on: to a person,
+    # or after hours to the other channels and a goodbye.
+    assert result.transcript().count("CALLER is silent") == 2
 
 
 def test_wrong_signature_is_refused_with_403_and_reported(local: LocalApp) -> None:

@@ -224,23 +224,42 @@ def test_accessible_line_silence_is_told_a_person_will_come_then_a_person_comes(
         "Извините, я вас не слышу. Если вам нужна помощь, оставайтесь на линии: "
         "я соединю вас со специалистом."
     )
-    # One more attempt than the main line (retries 3), each time told a person will come.
-    for _ in range(3):
-        body = call.silence()
-        assert spoken(body)[0] == told
-        assert "<Gather" in body
-    assert call.silence().endswith(enqueue(5, "accessible") + "</Response>")
+    # Told once that a person will come; the second silence in a row (the line's
+    # silence_limit) keeps that promise, although the menu allows three retries.
+    body = call.silence()
+    assert spoken(body)[0] == told
+    assert "<Gather" in body
+    assert call.silence().endswith(enqueue(3, "accessible") + "</Response>")
+
+
+def test_a_keypad_caller_is_offered_keys_only(phone: PhoneFactory) -> None:
+    call = accessible(phone)
+    call.press("4")
+    body = call.press("2")
+    assert gathers(body)[0]["input"] == "dtmf"
+    # Nothing says «скажите»: the menu is read in its keys-only wording.
+    assert spoken(body) == [
+        "Хорошо. Теперь я жду только нажатий на кнопки.",
+        *[
+            "Чтобы поговорить со специалистом, нажмите 0.",
+            "Узнать статус обращения — нажмите 1.",
+            "Заказать обратный звонок — нажмите 2.",
+            "Получить СМС со ссылкой на чат и адресом почты — нажмите 3.",
+            "Другие возможности — нажмите 4.",
+        ]
+        * 2,
+    ]
 
 
 def test_a_keypad_caller_who_falls_silent_gets_speech_back(phone: PhoneFactory) -> None:
     call = accessible(phone)
     call.press("4")
     call.press("2")
-    assert gathers(call.silence())[0]["input"] == "dtmf"
+    # The first silence brings speech back (silence_switch_after 1).
     assert gathers(call.silence())[0]["input"] == "dtmf speech"
 
 
-# -- two silences in a row on any line with menus: the slow profile and a person ----------
+# -- a silence on any line with menus: the slow profile; the second in a row: a person ----
 
 
 def slow_main_menu(turn: int) -> str:
@@ -248,30 +267,26 @@ def slow_main_menu(turn: int) -> str:
 
 
 @pytest.mark.parametrize("line", ["main", "moscow", "spb"])
-def test_two_silences_switch_to_the_slow_profile_and_the_next_reaches_a_person(
+def test_a_silence_switches_to_the_slow_profile_and_the_second_reaches_a_person(
     phone: PhoneFactory, line: str
 ) -> None:
     call = phone(LINES[line][0])
     call.dial()
-    assert call.silence() == (
-        HEAD + say(NO_INPUT) + gather(2, say(MAIN_MENU), hints=MAIN_HINTS) + "</Response>"
-    )
-    assert call.silence() == HEAD + slow(STAY_ON_LINE) + slow_main_menu(3) + "</Response>"
+    assert call.silence() == HEAD + slow(STAY_ON_LINE) + slow_main_menu(2) + "</Response>"
     # Never dropped: a person, and the rest of the call stays slow.
-    assert call.silence() == HEAD + slow(CONNECTING) + enqueue(4, "general") + "</Response>"
+    assert call.silence() == HEAD + slow(CONNECTING) + enqueue(3, "general") + "</Response>"
 
 
 def test_the_slow_profile_stays_on_for_the_rest_of_the_call(phone: PhoneFactory) -> None:
     call = phone(LINES["main"][0])
     call.dial()
     call.silence()
-    call.silence()
     tech = call.press("1")
     assert gathers(tech)[0]["timeout"] == "12"
     assert tech.count('<prosody rate="80%">') == len(spoken(tech)) == 2
 
 
-def test_a_silence_between_answers_does_not_count_towards_the_switch(
+def test_a_silence_between_answers_does_not_count_towards_the_limit(
     phone: PhoneFactory,
 ) -> None:
     call = phone(LINES["main"][0])
@@ -279,30 +294,32 @@ def test_a_silence_between_answers_does_not_count_towards_the_switch(
     call.silence()
     call.press("1")
     body = call.silence()
+    # Asked again (slowly: the call switched at the first silence), not sent to a person.
     assert spoken(body)[0] == NO_INPUT
-    assert "prosody" not in body
+    assert "<Gather" in body and "<Enqueue" not in body
 
 
-def test_after_hours_two_silences_also_switch_to_slow(phone: PhoneFactory, clock: Clock) -> None:
+def test_after_hours_a_silence_also_switches_to_slow(phone: PhoneFactory, clock: Clock) -> None:
     clock.set(2026, 11, 25, 22, 30)
     call = phone(LINES["moscow"][0])
     call.dial()
-    call.silence()
     body = call.silence()
     # Slower, but after hours nobody works: no person is promised.
-    assert spoken(body)[0] == "Я повторю медленнее."
+    assert spoken(body)[0] == "Извините, я вас не слышу. Я повторю медленнее."
     assert gathers(body)[0]["timeout"] == "12"
     assert body.count('<prosody rate="80%">') == len(spoken(body))
+    # The second silence: the other channels and a goodbye, never silence.
+    assert call.silence().endswith("До свидания!</prosody></Say><Hangup /></Response>")
 
 
 def test_abroad_line_switches_to_slow_in_the_callers_language(phone: PhoneFactory) -> None:
     call = phone(LINES["abroad"][0], caller="+447700900123")
     call.dial()
     call.press("2")
-    call.silence()
     body = call.silence()
     assert (
-        '<Say language="en-US" voice="Polly.Joanna"><prosody rate="80%">I will repeat that more '
+        '<Say language="en-US" voice="Polly.Joanna"><prosody rate="80%">Sorry, I did not hear '
+        "you. I will repeat that more "
         "slowly. If you need help, please stay on the line.</prosody></Say>"
     ) in body
     assert gathers(body)[0]["timeout"] == "12"
@@ -313,6 +330,5 @@ def test_abroad_language_menu_silence_switches_then_reaches_a_person(
 ) -> None:
     call = phone(LINES["abroad"][0], caller="+447700900123")
     call.dial()
-    call.silence()
     assert spoken(call.silence())[0] == STAY_ON_LINE
-    assert call.silence().endswith(enqueue(4, "general") + "</Response>")
+    assert call.silence().endswith(enqueue(3, "general") + "</Response>")
