@@ -33,6 +33,7 @@ from ivr.flows.nodes import (
     ScheduleNode,
     split_prompt_ref,
 )
+from ivr.flows.service_nodes import TextAlternativeNode
 from ivr.flows.validate import menu_failure
 
 # Characters a voice says per second at rate 100%: an uncalibrated guess (about 150 words a
@@ -80,6 +81,13 @@ class _Estimate:
             total += len(self.flow.prompt_text(lang or self.flow.languages[0], prompt_id))
         return total / self.speed
 
+    def said(self, node: Node) -> float:
+        """Seconds a node says on entry to a caller who answers nothing. A text message sent
+        without asking says not its offer but what became of the text (the longest way)."""
+        if isinstance(node, TextAlternativeNode) and not node.ask:
+            return max(self.seconds(told) for told in node.told())
+        return self.seconds(node.say)
+
     def branches(self, node: Node) -> list[str]:
         """Where a node that does not wait goes next (every branch of a schedule or line)."""
         if isinstance(node, ScheduleNode | LineNode):
@@ -95,7 +103,7 @@ class _Estimate:
         node = self.flow.nodes[node_id]
         if isinstance(node, QueueNode | DialNode):
             return None  # a person answers before any choice
-        said = self.seconds(node.say)
+        said = self.said(node)
         if _waits(node):
             return said
         found = [self.first_choice(t, seen | {node_id}) for t in self.branches(node)]
@@ -133,7 +141,7 @@ class _Estimate:
             waiting = attempts * (1 + self.profile.repeat) * timeout
             return speech, float(waiting), [] if failure is None else [failure]
         if not _waits(node):
-            return self.seconds(node.say), 0.0, self.branches(node)
+            return self.said(node), 0.0, self.branches(node)
         # Other nodes that wait (a status check, a callback, a text alternative): said once,
         # then their way out for a caller who does not answer (a fallback before ``next``).
         exits = {edge.label: edge.target for edge in node.edges()}
