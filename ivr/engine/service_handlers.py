@@ -391,9 +391,9 @@ HANDLERS["text_alternative"] = TextAlternativeHandler()
 HANDLERS["callback"] = CallbackHandler()
 __all__ = [
     "END",
+    "NOT_MOBILE",
     "NO_NUMBER",
     "NO_SENDER",
-    "NOT_MOBILE",
     "CallbackHandler",
     "VoicemailHandler",
     "remember_request",
