@@ -343,8 +343,17 @@ class CallbackHandler:
         return Goto(node.next)
 
 
+# Why ``send_text`` sent nothing (its result's ``reason``): the caller's number is not a
+# mobile one (a landline: no SMS can go there, ever), the caller's number is unknown, or no
+# SMS sender is configured.
+NOT_MOBILE = "not_mobile"
+NO_NUMBER = "no_number"
+NO_SENDER = "no_sender"
+
+
 class TextAlternativeHandler:
-    """Offer (or just send) an SMS with the channels; tell the caller whether it went."""
+    """Offer (or just send) an SMS with the channels; tell the caller whether it went, and
+    a caller on a landline what the node says instead (``landline``)."""
 
     def enter(self, node_id: str, node: TextAlternativeNode, run: Run) -> Outcome:
         if not node.ask:
@@ -361,7 +370,12 @@ class TextAlternativeHandler:
 
     def resume(self, node_id: str, node: TextAlternativeNode, event: Event, run: Run) -> Outcome:
         if event.kind == "action":
-            run.say(node.sent if event.data.get("sent") else node.not_sent)
+            if event.data.get("sent"):
+                run.say(node.sent)
+            elif event.data.get("reason") == NOT_MOBILE and node.landline:
+                run.say(node.landline_prompts())
+            else:
+                run.say(node.not_sent)
             return Goto(node.next)
         if event.kind == "digits" and event.digits[:1] == "1":
             return self._send(node, run)
@@ -375,4 +389,12 @@ class TextAlternativeHandler:
 HANDLERS["voicemail"] = VoicemailHandler()
 HANDLERS["text_alternative"] = TextAlternativeHandler()
 HANDLERS["callback"] = CallbackHandler()
-__all__ = ["END", "CallbackHandler", "VoicemailHandler", "remember_request"]
+__all__ = [
+    "END",
+    "NOT_MOBILE",
+    "NO_NUMBER",
+    "NO_SENDER",
+    "CallbackHandler",
+    "VoicemailHandler",
+    "remember_request",
+]

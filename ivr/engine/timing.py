@@ -36,6 +36,7 @@ from ivr.flows.nodes import (
     ScheduleNode,
     split_prompt_ref,
 )
+from ivr.flows.service_nodes import TextAlternativeNode
 from ivr.flows.validate import menu_failure
 
 # Characters a voice says per second at rate 100%: an uncalibrated guess (about 150 words a
@@ -90,6 +91,13 @@ class _Estimate:
         name = self.flow.profile if profile is None else profile
         return total / (self.chars_per_second * self.flow.profile_named(name).rate_factor())
 
+    def said(self, node: Node, profile: str | None = None) -> float:
+        """Seconds a node says on entry to a caller who answers nothing. A text message sent
+        without asking says not its offer but what became of the text (the longest way)."""
+        if isinstance(node, TextAlternativeNode) and not node.ask:
+            return max(self.seconds(told, profile) for told in node.told())
+        return self.seconds(node.say, profile)
+
     def branches(self, node: Node) -> list[str]:
         """Where a node that does not wait goes next (every branch of a schedule or line)."""
         if isinstance(node, ScheduleNode | LineNode):
@@ -105,7 +113,7 @@ class _Estimate:
         node = self.flow.nodes[node_id]
         if isinstance(node, QueueNode | DialNode):
             return None  # a person answers before any choice
-        said = self.seconds(node.say)
+        said = self.said(node)
         if _waits(node):
             return said
         found = [self.first_choice(t, seen | {node_id}) for t in self.branches(node)]
@@ -177,7 +185,7 @@ class _Estimate:
         """What a node other than a menu costs a silent caller, and where they go on."""
         defaults = self.flow.defaults
         if not _waits(node):
-            return self.seconds(node.say, profile), 0.0, self.branches(node)
+            return self.said(node, profile), 0.0, self.branches(node)
         # Other nodes that wait (a status check, a callback, a text alternative): said once,
         # then their way out for a caller who does not answer (a fallback before ``next``).
         exits = {edge.label: edge.target for edge in node.edges()}

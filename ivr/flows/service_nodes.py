@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ivr.flows.nodes import Edge, Node, NodeId, PromptList, register_node_kind
 
@@ -214,12 +214,20 @@ class TextAlternativeNode(Node):
     and, when there is one, the request number. Only to mobile numbers."""
 
     kind: Literal["text_alternative"] = "text_alternative"
-    # Ask first ("press 1 to get a text message"); otherwise send without waiting for keys.
+    # Ask first ("press 1 to get a text message"); otherwise send without waiting for keys
+    # (``say`` is then not said).
     ask: bool = False
     say: PromptList = Field(default_factory=lambda: ["text_alternative_offer"])
     sms: PromptList = Field(default_factory=lambda: ["text_alternative_sms"])
     sent: PromptList = Field(default_factory=lambda: ["text_alternative_sent"])
+    # The text could not go to a mobile number (no SMS sender configured, no number).
     not_sent: PromptList = Field(default_factory=lambda: ["text_alternative_not_sent"])
+    # The caller's number is not a mobile one (a landline), where no SMS can go: said instead
+    # of ``not_sent``, then ``landline_again`` (or ``landline`` itself when that is empty)
+    # ``landline_repeat`` more times, so that an address is heard twice. Empty: ``not_sent``.
+    landline: PromptList = Field(default_factory=list)
+    landline_again: PromptList = Field(default_factory=list)
+    landline_repeat: int = Field(default=0, ge=0, le=3)
     timeout: int = Field(default=8, ge=3, le=30)
     next: NodeId
 
@@ -227,6 +235,23 @@ class TextAlternativeNode(Node):
 
     def edges(self) -> list[Edge]:
         return [Edge("next", self.next, ("next",))]
+
+    @model_validator(mode="after")
+    def _repeats_what_is_said(self) -> TextAlternativeNode:
+        if (self.landline_again or self.landline_repeat) and not self.landline:
+            raise ValueError("landline_again and landline_repeat repeat landline: set it too")
+        return self
+
+    def landline_prompts(self) -> list[str]:
+        """What a caller on a landline hears: ``landline`` and its repeats (empty: none)."""
+        if not self.landline:
+            return []
+        again = self.landline_again or self.landline
+        return [*self.landline, *again * self.landline_repeat]
+
+    def told(self) -> list[list[str]]:
+        """Each way the caller may be told what became of the text (sent, not, landline)."""
+        return [self.sent, self.not_sent, *([self.landline_prompts()] if self.landline else [])]
 
 
 register_node_kind(TextAlternativeNode)

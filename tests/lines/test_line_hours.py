@@ -151,21 +151,17 @@ ROUND_THE_CLOCK = {
         )
     )
     + gather(1, slow_menu(ACCESSIBLE_MENU), hints=ACCESSIBLE_HINTS, timeout=12),
-    # SMS is not configured in tests: the caller is told it did not go.
-    "hard_of_hearing": pause(1).join(
-        slow(text)
-        for text in (
-            "Здравствуйте! Это поддержка Госуслуг. Сейчас мы пришлём вам СМС со ссылкой на "
-            "чат и адресом почты и соединим вас со специалистом.",
-            RECORDED,
-            NO_PASSWORDS,
-        )
-    )
+    # The SMS first; it is not configured in tests: the caller (a mobile) is told it did not
+    # go. The wait announcement comes from the queue.
+    "hard_of_hearing": slow("Здравствуйте!")
+    + pause(1)
     + slow(
         "К сожалению, отправить СМС не получилось. Напишите нам в чат на портале Госуслуги "
         "или на почту: суппорт собака госуслуги точка ру."
     )
-    + slow("Пожалуйста, оставайтесь на линии.")
+    + slow(RECORDED)
+    + pause(1)
+    + slow(NO_PASSWORDS)
     + enqueue(1, "tty"),
     "site_help": say(
         "Здравствуйте! Это помощь в работе с порталом Госуслуги. Специалист подскажет, как "

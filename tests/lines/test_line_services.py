@@ -58,32 +58,66 @@ def bookings(app: Flask) -> list[Callback]:
         return list(session.scalars(select(Callback)).all())
 
 
-# -- hard of hearing: the SMS goes without a key, then the TTY operators ---------------------
+# -- hard of hearing: the SMS first, a few words, then the TTY operators ----------------
+
+HEARING_SMS = (
+    "Госуслуги, поддержка. Чат на gosuslugi.ru — кнопка в правом нижнем углу страницы, "
+    "круглосуточно. Почта: support@gosuslugi.ru. Статус обращения — в личном кабинете, "
+    "раздел «Мои обращения». Сотрудники поддержки никогда не спрашивают пароли и коды из СМС."
+)
+NOT_SENT = (
+    "К сожалению, отправить СМС не получилось. Напишите нам в чат на портале Госуслуги "
+    "или на почту: суппорт собака госуслуги точка ру."
+)
+# After what became of the SMS: the safety notices, then the queue (its wait announcement
+# says «оставайтесь на линии» the moment the caller is in it).
+HEARING_TAIL = slow(RECORDED) + pause(1) + slow(NO_PASSWORDS) + enqueue(1, "tty") + "</Response>"
 
 
-def test_hard_of_hearing_sends_the_sms_at_once_then_the_tty_queue(
-    phone: PhoneFactory, sms: TextStub
+def test_hard_of_hearing_sends_the_sms_before_a_word_then_the_tty_queue(
+    app: Flask, phone: PhoneFactory, sms: TextStub
 ) -> None:
-    body = phone(LINES["hard_of_hearing"][0]).dial()
-    assert body == (
+    call = phone(LINES["hard_of_hearing"][0])
+    body = call.dial()
+    assert body == HEAD + slow("Здравствуйте!") + pause(1) + slow(SENT) + HEARING_TAIL
+    assert "<Gather" not in body
+    # The text alternative is where the call starts: nothing is said before it.
+    assert path_of(app, call) == ["text", "notices", "to_tty_operator"]
+    # The chat, the e-mail, where a request's status is followed, and never tell passwords
+    # or codes; short enough for one message of a few parts.
+    assert sms.texts == [HEARING_SMS]
+    assert len(HEARING_SMS) < 300
+    assert "http" not in HEARING_SMS
+
+
+def test_hard_of_hearing_on_a_landline_hears_the_chat_address_twice(
+    app: Flask, phone: PhoneFactory
+) -> None:
+    # The real messenger: no SMS can go to a landline, so the address is said instead,
+    # slowly (the line's profile) and again after a pause.
+    call = phone(LINES["hard_of_hearing"][0], caller="+74951234567")
+    assert call.dial() == (
         HEAD
         + pause(1).join(
             slow(text)
             for text in (
-                "Здравствуйте! Это поддержка Госуслуг. Сейчас мы пришлём вам СМС со ссылкой "
-                "на чат и адресом почты и соединим вас со специалистом.",
-                RECORDED,
-                NO_PASSWORDS,
+                "Здравствуйте!",
+                "Напишите нам в чат на сайте госуслуги точка ру.",
+                "Повторяю: госуслуги точка ру.",
             )
         )
-        + slow(SENT)
-        + slow("Пожалуйста, оставайтесь на линии.")
-        + enqueue(1, "tty")
-        + "</Response>"
+        + HEARING_TAIL
     )
-    assert "<Gather" not in body
-    # The SMS carries what the short greeting leaves out: never tell passwords or codes.
-    assert sms.texts == [CHANNELS_SMS]
+    assert path_of(app, call) == ["text", "notices", "to_tty_operator"]
+
+
+def test_hard_of_hearing_mobile_caller_without_an_sms_sender_hears_it_did_not_go(
+    phone: PhoneFactory,
+) -> None:
+    # Not configured in tests: a mobile number is told the SMS did not go, not the landline's
+    # address.
+    body = phone(LINES["hard_of_hearing"][0], caller="+79161234567").dial()
+    assert body == HEAD + slow("Здравствуйте!") + pause(1) + slow(NOT_SENT) + HEARING_TAIL
 
 
 def test_hard_of_hearing_waiting_hears_little(phone: PhoneFactory) -> None:
