@@ -266,10 +266,10 @@ def phone_in_groups(e164: str, lang: str = "ru") -> str:
         seven = "семь" if lang == "ru" else "seven"
         return f"{plus} {seven}, " + digits_in_groups(national, lang)
     split = international_groups(e164)
-    code, national = split if split is not None else (digits[:1], (digits[1:],))
+    code, groups = split if split is not None else (digits[:1], (digits[1:],))
     table = _GROUPS[lang]
     words = [f"{plus} {table[code]}"]
-    for group in national:
+    for group in groups:
         if group:
             words += [table[part] for part in _split(group)]
     return ", ".join(words)
