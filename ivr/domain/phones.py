@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 DEFAULT_REGION = "RU"
@@ -16,6 +18,25 @@ def to_e164(number: str, region: str = DEFAULT_REGION) -> str | None:
     if not phonenumbers.is_possible_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def international_groups(e164: str) -> tuple[str, tuple[str, ...]] | None:
+    """A number's country code and the groups its national number is written in, by the
+    numbering plan of its country: ``"+49301234567"`` → ``("49", ("30", "1234567"))``,
+    ``"+33612345678"`` → ``("33", ("6", "12", "34", "56", "78"))``. None when it cannot be
+    parsed. A country whose format is unknown gives its national number as one group."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    code = str(parsed.country_code)
+    national = phonenumbers.national_significant_number(parsed)
+    written = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    groups = tuple(re.findall(r"[0-9]+", written.removeprefix(f"+{code}")))
+    if "".join(groups) != national or code + national != e164.lstrip("+"):
+        # A format that adds or drops digits (none should): the digits as they are.
+        return code, (e164.lstrip("+").removeprefix(code),)
+    return code, groups
 
 
 def is_valid_russian(number: str) -> bool:

@@ -20,13 +20,16 @@ A group is read as one number («сто двадцать три»); its leading 
 one as «ноль» («05» → «ноль пять», «007» → «ноль ноль семь», «00» → «ноль ноль»), since
 a listener cannot hear a leading zero in «пять».
 
-Pure: standard library only, no I/O.
+Pure: no I/O; phone numbers of other countries are split by ``phonenumbers``' numbering
+plans (``ivr.domain.phones``), everything else uses the standard library only.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Final, Literal
+
+from ivr.domain.phones import international_groups
 
 Gender = Literal["m", "f", "n"]
 
@@ -242,10 +245,11 @@ def phone_in_groups(e164: str, lang: str = "ru") -> str:
     пятьсот пятьдесят пять, тридцать пять, тридцать пять». English keeps "plus seven"
     for them too: the English prompts are for callers abroad, who must dial the
     international form.
-    Other countries: «плюс», then all digits in `group_sizes` groups, read digit by
-    digit in Russian too: without a numbering-plan table (which this pure module lacks)
-    the country code cannot be split off, and reading "+49 30…" as «четыреста девяносто
-    три» would glue the country code to the area code.
+    Other countries: «плюс» and the country code on its own, then the national number in
+    the groups its country writes it in (``phonenumbers``' numbering plans), a group longer
+    than three digits read in `group_sizes` groups: "+49 30 1234567" is «плюс сорок девять,
+    тридцать, сто двадцать три, сорок пять, шестьдесят семь» ("plus four nine, three zero,
+    one two three, four five, six seven"), never a country code glued to the area code.
     """
     if not _E164.fullmatch(e164):
         raise ValueError(f"not an E.164 phone number: {e164!r}")
@@ -261,11 +265,14 @@ def phone_in_groups(e164: str, lang: str = "ru") -> str:
             return "восемь, " + digits_in_groups(national, lang)
         seven = "семь" if lang == "ru" else "seven"
         return f"{plus} {seven}, " + digits_in_groups(national, lang)
-    if lang == "en":
-        return f"{plus} " + digits_in_groups(digits, lang)
-    return f"{plus} " + ", ".join(
-        " ".join(_DIGITS_RU[int(digit)] for digit in group) for group in _split(digits)
-    )
+    split = international_groups(e164)
+    code, groups = split if split is not None else (digits[:1], (digits[1:],))
+    table = _GROUPS[lang]
+    words = [f"{plus} {table[code]}"]
+    for group in groups:
+        if group:
+            words += [table[part] for part in _split(group)]
+    return ", ".join(words)
 
 
 # -- e-mail addresses ------------------------------------------------------------------------

@@ -134,6 +134,8 @@ class MenuHandler:
             return self._choose(node_id, node, choice.key, run)
         if choice is not None and choice.node is not None:
             run.reset_attempts(node_id)
+            if choice.lang is not None:
+                run.state.lang = choice.lang
             return Goto(choice.node)
         key = spoken_key(heard, run.state.lang)
         if key is not None:
@@ -245,7 +247,7 @@ def speech_choice(flow: Flow, node: MenuNode, heard: Phrase, lang: str | None) -
         for key, option in node.options.items()
         for text in option.keywords_for(lang)
     ] + [
-        Choice(words.phrase(text), text, node=shortcut.go)
+        Choice(words.phrase(text), text, node=shortcut.go, lang=shortcut.lang)
         for shortcut in node.shortcuts
         for text in shortcut.keywords_for(lang)
     ]

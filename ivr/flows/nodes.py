@@ -226,6 +226,10 @@ class Shortcut(SpokenChoice):
     """Words that lead past a menu's options straight to a node: «забыл пароль» at the main
     menu goes to the password tip, not to the technical-problems menu. Heard only, no key."""
 
+    # Switch the call's language: an English word for a person at the abroad line's
+    # language choice means an English-speaking person.
+    lang: str | None = None
+
 
 def _option_shorthand(value: Any) -> Any:
     """``"1": tech_menu`` is short for ``"1": {go: tech_menu}``."""

@@ -203,6 +203,17 @@ def _check_menus(flow: Flow, source: FlowSource) -> list[Problem]:
                         f"which the flow does not offer ({', '.join(flow.languages)})",
                     )
                 )
+        for index, shortcut in enumerate(node.shortcuts):
+            if shortcut.lang is not None and shortcut.lang not in flow.languages:
+                problems.append(
+                    Problem(
+                        where.path,
+                        where.line("shortcuts", index, "lang"),
+                        f"node '{node_id}': shortcut {index + 1} switches to language "
+                        f"'{shortcut.lang}', which the flow does not offer "
+                        f"({', '.join(flow.languages)})",
+                    )
+                )
         problems += _check_keywords(flow, node_id, node, where)
         if menu_operator(flow, node) is None:
             problems.append(

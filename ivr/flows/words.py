@@ -198,12 +198,14 @@ def _hints(lang: str, phrases: tuple[str, ...]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Choice:
-    """A keyword phrase and where it leads: an option key or a node (a shortcut)."""
+    """A keyword phrase and where it leads: an option key or a node (a shortcut), and the
+    language a shortcut switches the call to."""
 
     phrase: Phrase
     written: str
     key: str | None = None
     node: str | None = None
+    lang: str | None = None
 
 
 class Vocabulary:

@@ -14,6 +14,11 @@ Each pass, in this order:
    LOCKED`` on PostgreSQL (SQLite's ``BEGIN IMMEDIATE`` lets one writer in at a time), set to
    ``dialing`` with the attempt counted, and committed. Only then are the calls placed, outside
    any transaction, so several workers on several machines never dial one booking twice.
+   A booking is not claimed while the call that booked it is still going on (its end not
+   recorded yet by Twilio's status callback): an immediate callback booked from a queue must
+   not ring the caller while they are still hearing its request number, or before they could
+   refuse it. A call whose end never came holds its booking up for :data:`BOOKING_CALL_WAIT`
+   at most.
 3. Voicemail downloads that failed earlier are tried again.
 
 A booking still not reached after ``IVR_CALLBACK_EXPIRY_DAYS`` days of calling since its slot
@@ -44,7 +49,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from ivr.config import Settings
@@ -52,11 +57,12 @@ from ivr.domain.privacy import mask_phone
 from ivr.domain.schedule import MOSCOW, is_public_day_off
 from ivr.services.voicemails import VoicemailStore
 from ivr.store.db import Database
-from ivr.store.models import Callback, DispatcherHost, stored_utc
+from ivr.store.models import Call, Callback, DispatcherHost, stored_utc
 from ivr.telephony.recordings import RecordingFetcher
 from ivr.telephony.twilio_api import make_client
 
 __all__ = [
+    "BOOKING_CALL_WAIT",
     "DUE_STATUSES",
     "FAILED_CALL_STATUSES",
     "REST_TIMEOUT",
@@ -81,6 +87,9 @@ log = logging.getLogger(__name__)
 DUE_STATUSES = ("booked", "retry")
 # A ``dialing`` booking older than this has lost its call (worker died, no status came).
 STALE_DIALING = timedelta(minutes=30)
+# How long a booking waits for the call that booked it to end, counted from that call's start:
+# past it, a call whose end was never recorded (its status callback lost) is taken as over.
+BOOKING_CALL_WAIT = timedelta(minutes=30)
 # Final ``CallStatus`` values that mean nobody was reached.
 # "not-connected": answered (perhaps by a machine) but never put through to a specialist.
 FAILED_CALL_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled", "not-connected"})
@@ -296,18 +305,32 @@ def _failure_result(exc: BaseException) -> str:
     return "api-error"
 
 
+def _booking_call_going_on(moment: datetime) -> ColumnElement[bool]:
+    """The call that booked the callback has not ended yet (``moment`` is UTC): no end
+    recorded, and started less than :data:`BOOKING_CALL_WAIT` ago."""
+    return exists().where(
+        Call.sid == Callback.booked_call_sid,
+        Call.ended_at.is_(None),
+        Call.started_at > moment - BOOKING_CALL_WAIT,
+    )
+
+
+def _due(moment: datetime) -> tuple[ColumnElement[bool], ...]:
+    """What makes a booking due at ``moment`` (UTC): ``booked`` or ``retry``, its attempt's
+    time come, and the call that booked it over."""
+    return (
+        Callback.status.in_(DUE_STATUSES),
+        Callback.next_attempt_at <= moment,
+        ~_booking_call_going_on(moment),
+    )
+
+
 def count_due(db: Database, now: datetime) -> int:
-    """How many bookings are due at ``now``: ``booked`` or ``retry``, their attempt's time come."""
+    """How many bookings are due at ``now``: ``booked`` or ``retry``, their attempt's time
+    come, the call that booked them over."""
     with db.sessions() as session:
         return int(
-            session.scalar(
-                select(func.count())
-                .select_from(Callback)
-                .where(
-                    Callback.status.in_(DUE_STATUSES),
-                    Callback.next_attempt_at <= stored_utc(now),
-                )
-            )
+            session.scalar(select(func.count()).select_from(Callback).where(*_due(stored_utc(now))))
             or 0
         )
 
@@ -554,12 +577,13 @@ class Dispatcher:
         return count_due(self.db, now)
 
     def claim(self, now: datetime) -> list[_Claim]:
-        """Claim up to ``batch_size`` due bookings for this worker, committed before dialling."""
+        """Claim up to ``batch_size`` due bookings for this worker, committed before dialling;
+        none whose booking call is still going on."""
         moment = stored_utc(now)
         with self.db.transaction() as session:
             rows = session.scalars(
                 select(Callback)
-                .where(Callback.status.in_(DUE_STATUSES), Callback.next_attempt_at <= moment)
+                .where(*_due(moment))
                 .order_by(Callback.priority.desc(), Callback.next_attempt_at, Callback.id)
                 .limit(self.batch_size)
                 .with_for_update(skip_locked=True)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from ivr.config import Settings
 from ivr.services.actions.callbacks import open_booking
 from ivr.services.dispatcher import (
+    BOOKING_CALL_WAIT,
     STALE_DIALING,
     CallingHoursError,
     Dispatcher,
@@ -25,7 +26,7 @@ from ivr.services.dispatcher import (
     parse_calling_hours,
 )
 from ivr.store.db import Database
-from ivr.store.models import Callback, Voicemail
+from ivr.store.models import Call, Callback, Voicemail
 from tests.conftest import PUBLIC_URL, Clock, make_settings
 from tests.dispatcher.helpers import HOTLINE, moscow, utc
 from tests.support.twilio_stub import TwilioStub
@@ -123,6 +124,103 @@ def test_higher_priority_and_earlier_bookings_are_dialled_first(
         assert dispatcher.run_once().placed == 1
     order = [call.query_of("Url", "callback") for call in stub.calls]
     assert order == [str(urgent), str(early), str(late)]
+
+
+# -- the call that booked it ---------------------------------------------------------------------
+
+BOOKING_SID = "CA" + "b" * 32
+
+
+def add_inbound_call(db: Database, sid: str, started: datetime, phone: str) -> None:
+    """The caller's own call, as the first webhook stores it: in progress, no end yet."""
+    with db.transaction() as session:
+        session.add(
+            Call(
+                sid=sid,
+                line="+78004000004",
+                caller=phone,
+                direction="inbound",
+                flow="one_click",
+                started_at=started.astimezone(UTC),
+                state={},
+                path=[],
+                inputs=[],
+                turn=3,
+            )
+        )
+
+
+def end_call(db: Database, sid: str, ended: datetime) -> None:
+    """What Twilio's status callback records at hang-up."""
+    with db.transaction() as session:
+        call = session.get(Call, sid)
+        assert call is not None
+        call.status, call.ended_at = "completed", ended.astimezone(UTC)
+
+
+@pytest.mark.parametrize("kind", ["immediate", "slot"])
+def test_a_callback_is_not_dialled_while_the_call_that_booked_it_goes_on(
+    dispatcher: Dispatcher,
+    stub: TwilioStub,
+    add_callback: Add,
+    load: Load,
+    db: Database,
+    clock: Clock,
+    kind: str,
+) -> None:
+    # Booked from the queue a moment ago, for right away: the caller is still on the line,
+    # hearing its request number (and may yet refuse it).
+    add_inbound_call(db, BOOKING_SID, clock() - timedelta(minutes=3), "+79161234567")
+    cb = add_callback(
+        phone="+79161234567",
+        kind=kind,
+        priority=1,
+        booked_call_sid=BOOKING_SID,
+        next_attempt_at=clock() - timedelta(seconds=20),
+    )
+
+    report = dispatcher.run_once()
+    assert counts(report) == (0, 0, 0, 0)
+    assert stub.requests == []
+    assert (load(cb).status, load(cb).attempts) == ("booked", 0)
+    assert dispatcher.count_due(clock()) == 0
+
+    # The caller hangs up: the next pass dials them.
+    clock.moment += timedelta(seconds=30)
+    end_call(db, BOOKING_SID, clock())
+    assert dispatcher.count_due(clock()) == 1
+    assert counts(dispatcher.run_once()) == (1, 1, 0, 0)
+    assert stub.calls[0].field("To") == "+79161234567"
+    assert load(cb).status == "dialing"
+
+
+def test_a_booking_call_whose_end_never_came_holds_its_callback_up_only_so_long(
+    dispatcher: Dispatcher,
+    stub: TwilioStub,
+    add_callback: Add,
+    load: Load,
+    db: Database,
+    clock: Clock,
+) -> None:
+    started = clock() - timedelta(minutes=2)
+    add_inbound_call(db, BOOKING_SID, started, "+79161234567")
+    cb = add_callback(kind="immediate", priority=1, booked_call_sid=BOOKING_SID)
+    assert dispatcher.run_once().claimed == 0
+
+    # Its status callback was lost: past the wait the call is taken as over.
+    clock.moment = started + BOOKING_CALL_WAIT + timedelta(seconds=1)
+    assert counts(dispatcher.run_once()) == (1, 1, 0, 0)
+    assert load(cb).status == "dialing"
+
+
+def test_another_call_that_has_not_ended_does_not_hold_a_booking_up(
+    dispatcher: Dispatcher, add_callback: Add, db: Database, clock: Clock
+) -> None:
+    add_inbound_call(db, "CA" + "c" * 32, clock() - timedelta(minutes=1), "+79165550000")
+    add_inbound_call(db, BOOKING_SID, clock() - timedelta(minutes=5), "+79161234567")
+    end_call(db, BOOKING_SID, clock() - timedelta(minutes=1))
+    add_callback(kind="immediate", priority=1, booked_call_sid=BOOKING_SID)
+    assert dispatcher.run_once().placed == 1
 
 
 # -- calling hours ------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.domain.phones import is_callable, keyed_in
+from ivr.domain.phones import international_groups, is_callable, keyed_in
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,23 @@ def test_only_a_line_for_abroad_calls_back_a_number_abroad() -> None:
     assert is_callable("+49301234567", international=True)
     # Too short to be anyone's number.
     assert not is_callable("+7916123", international=True)
+
+
+@pytest.mark.parametrize(
+    ("e164", "groups"),
+    [
+        ("+49301234567", ("49", ("30", "1234567"))),
+        ("+33612345678", ("33", ("6", "12", "34", "56", "78"))),
+        ("+12025550123", ("1", ("202", "555", "0123"))),
+        ("+79161234567", ("7", ("916", "123", "45", "67"))),
+        ("+380441234567", ("380", ("44", "123", "4567"))),
+    ],
+)
+def test_international_groups_split_off_the_country_code(
+    e164: str, groups: tuple[str, tuple[str, ...]]
+) -> None:
+    assert international_groups(e164) == groups
+
+
+def test_international_groups_of_a_number_that_cannot_be_parsed() -> None:
+    assert international_groups("+") is None

@@ -255,9 +255,28 @@ def test_digits_in_groups_rejects_unknown_language() -> None:
             "восемь, восемьсот, пятьсот пятьдесят пять, тридцать пять, тридцать пять",
         ),
         ("+78001000001", "восемь, восемьсот, сто, ноль ноль, ноль один"),
-        # Other countries: «плюс», then digit by digit in groups.
-        ("+4930123456", "плюс четыре девять три, ноль один два, три четыре, пять шесть"),
-        ("+12025550123", "плюс один, два ноль два, пять пять пять, ноль один, два три"),
+        # Other countries: «плюс» and the country code on its own, then the national number
+        # in its country's groups, a long one in threes and twos.
+        (
+            "+49301234567",
+            "плюс сорок девять, тридцать, сто двадцать три, сорок пять, шестьдесят семь",
+        ),
+        ("+4930123456", "плюс сорок девять, тридцать, сто двадцать три, четыреста пятьдесят шесть"),
+        ("+12025550123", "плюс один, двести два, пятьсот пятьдесят пять, ноль один, двадцать три"),
+        (
+            "+33612345678",
+            "плюс тридцать три, шесть, двенадцать, тридцать четыре, пятьдесят шесть, "
+            "семьдесят восемь",
+        ),
+        (
+            "+380441234567",
+            "плюс триста восемьдесят, сорок четыре, сто двадцать три, сорок пять, шестьдесят семь",
+        ),
+        # A number of the UK's fictional range: not valid, still in the UK's groups.
+        (
+            "+447700900123",
+            "плюс сорок четыре, семьдесят семь, ноль ноль, девятьсот, сто двадцать три",
+        ),
     ],
 )
 def test_phone_in_groups_ru(e164: str, spoken: str) -> None:
@@ -270,7 +289,8 @@ def test_phone_in_groups_ru(e164: str, spoken: str) -> None:
         ("+79161234567", "plus seven, nine one six, one two three, four five, six seven"),
         # Abroad only the international form can be dialled, so no «eight» here.
         ("+78005553535", "plus seven, eight zero zero, five five five, three five, three five"),
-        ("+4930123456", "plus four nine three, zero one two, three four, five six"),
+        ("+49301234567", "plus four nine, three zero, one two three, four five, six seven"),
+        ("+12025550123", "plus one, two zero two, five five five, zero one, two three"),
     ],
 )
 def test_phone_in_groups_en(e164: str, spoken: str) -> None:

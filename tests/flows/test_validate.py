@@ -147,8 +147,10 @@ CASES = [
             "(use one of 1-9, 0, # written in quotes)",
             "invalid/bad_menu_keys.yaml:13: node 'menu': option '1' switches to language 'en', "
             "which the flow does not offer (ru)",
+            "invalid/bad_menu_keys.yaml:15: node 'menu': shortcut 1 switches to language 'en', "
+            "which the flow does not offer (ru)",
         ],
-        id="star-long-key-and-foreign-language-options",
+        id="star-long-key-and-foreign-language-options-and-shortcuts",
     ),
     pytest.param(
         "invalid/missing_prompt.yaml",

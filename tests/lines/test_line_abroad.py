@@ -40,7 +40,7 @@ EN_HINTS = (
     "refund, money, fee, something else, other, password, sign in, log in, login, sms, "
     "text message, code, 500, 502, error 500, error 502, file, upload, complaint, complain, "
     "suggestion, overdue, chat, email, e mail, app, contact, operator, agent, person, human, "
-    "specialist, one, two, three, four, five, six, zero"
+    "specialist, representative, one, two, three, four, five, six, zero"
 )
 EN_MAIN_MENU = (
     "To speak to a specialist, press 0. Or choose a topic. For technical problems, "
@@ -211,9 +211,10 @@ def test_english_walks_reach_every_node_of_the_abroad_flow(app: Flask, phone: Ph
     flow = app.extensions["ivr"].registry.current().flows["abroad"]
     with app.extensions["ivr"].db.sessions() as session:
         reached = {node for sid in sids for node in session.get(Call, sid).path}
-    # The notices before a person are for a caller who chooses no language
-    # (tests/scenarios/abroad.yaml): an English walk never passes them.
-    assert reached == set(flow.nodes) - {"notices_then_operator"}
+    # The notices before a person are for a caller who chooses no language, or asks for a
+    # person in English words before choosing (tests/scenarios/abroad.yaml and below): an
+    # English walk, which begins with 2, never passes them.
+    assert reached == set(flow.nodes) - {"notices_then_operator", "english_operator"}
 
 
 def test_callback_times_are_given_in_moscow_time(phone: PhoneFactory) -> None:
@@ -282,6 +283,33 @@ def test_an_english_caller_is_heard_in_english_and_waits_for_english_speaking_st
     call = english(phone)
     assert call.speak("my account is blocked").endswith(">english</Enqueue></Response>")
     assert path_of(app, call)[-2:] == ["tip_account", "to_account"]
+
+
+@pytest.mark.parametrize(
+    "words", ["operator", "Agent, please", "I want to talk to a person", "representative"]
+)
+def test_an_english_word_for_a_person_at_the_language_choice_is_all_in_english(
+    app: Flask, phone: PhoneFactory, words: str
+) -> None:
+    call = phone(ABROAD, caller=FOREIGN)
+    call.dial()
+    answer = call.speak(words)
+    assert answer.endswith(">english</Enqueue></Response>")
+    texts = spoken(answer)
+    assert texts[0].startswith("This call is recorded")
+    assert "never ask for your password" in texts[1]
+    for text in texts:
+        assert not CYRILLIC.search(text), text
+    assert path_of(app, call) == ["choose_language", "english_operator", "operator"]
+
+
+def test_operator_in_russian_at_the_language_choice_stays_russian(
+    app: Flask, phone: PhoneFactory
+) -> None:
+    call = phone(ABROAD, caller=FOREIGN)
+    call.dial()
+    assert call.speak("оператор").endswith(">general</Enqueue></Response>")
+    assert path_of(app, call) == ["choose_language", "notices_then_operator", "operator"]
 
 
 def test_a_russian_caller_on_the_same_line_is_not_heard_in_english(phone: PhoneFactory) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ivr.domain.schedule import MOSCOW
 from ivr.services.actions.callbacks import new_booking
-from ivr.store.models import Callback, CallbackSlot
+from ivr.store.models import Callback, CallbackSlot, Request, RequestHistory
 from ivr.web import create_app
 from tests.conftest import ROOT, Clock, TwilioWebhooks, call_params, make_settings
 
@@ -142,6 +142,24 @@ def test_the_caller_refuses_the_slot_booked_for_them_and_its_place_is_given_back
         assert (callback.status, callback.last_result) == ("canceled", "canceled-by-caller")
         [slot] = session.scalars(select(CallbackSlot)).all()
         assert slot.booked == 0
+        # Its request is closed, not left «зарегистрировано» for nobody to follow up.
+        request = session.get(Request, callback.request_number)
+        assert request is not None and request.status == "closed"
+        history = session.scalars(
+            select(RequestHistory)
+            .where(RequestHistory.number == callback.request_number)
+            .order_by(RequestHistory.id)
+        ).all()
+        assert [(entry.status, entry.source) for entry in history] == [
+            ("registered", "callback"),
+            ("closed", "callback"),
+        ]
+        assert history[-1].note == "звонивший отказался от обратного звонка"
+
+    # Twilio repeats the webhook: the request is closed once.
+    phone.post("/voice/step?turn=3", call_params(To="+74950000002", Digits="2"))
+    with queue_app.extensions["ivr"].db.sessions() as session:
+        assert len(session.scalars(select(RequestHistory)).all()) == 2
 
 
 def test_an_immediate_callback_whose_slot_would_outlast_the_calling_hours_is_not_now(

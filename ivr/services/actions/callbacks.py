@@ -25,8 +25,8 @@ from ivr.domain.schedule import MOSCOW, Schedule, iter_slots
 from ivr.engine.steps import ActionRequest
 from ivr.services.calls import ActionContext
 from ivr.services.dispatcher import calling_hours
-from ivr.store.models import OPEN_CALLBACK_STATUSES, Callback, CallbackSlot, stored_utc
-from ivr.store.requests import create_request
+from ivr.store.models import OPEN_CALLBACK_STATUSES, Callback, CallbackSlot, Request, stored_utc
+from ivr.store.requests import create_request, record_status
 from ivr.store.upsert import insert_ignore
 from ivr.telephony.twilio_api import Messenger
 
@@ -354,7 +354,10 @@ def book(
 def cancel_callback(action: ActionRequest, ctx: ActionContext) -> Mapping[str, Any]:
     """The caller refused the booking this call just made for them: cancel it and give its
     place in the slot back. Only a booking of this call that nobody dials yet; asked twice
-    (Twilio's retry of the same webhook), the second time finds it canceled and says so."""
+    (Twilio's retry of the same webhook), the second time finds it canceled and says so.
+
+    The request registered for the booking is closed with it («Закрыто»): nothing is left to
+    do about it, and a caller asking its status later must not hear it is still waiting."""
     number = str(action.args["request_number"])
     row = ctx.session.scalar(
         select(Callback)
@@ -371,5 +374,25 @@ def cancel_callback(action: ActionRequest, ctx: ActionContext) -> Mapping[str, A
                 slot.booked = max(0, slot.booked - 1)
         row.status, row.last_result = "canceled", "canceled-by-caller"
         row.updated_at = ctx.now.astimezone(UTC)
+        _close_refused_request(ctx, number)
         log.info("callback for request %s canceled by the caller", number)
     return {"canceled": row.status == "canceled"}
+
+
+REFUSED_NOTE = "звонивший отказался от обратного звонка"
+
+
+def _close_refused_request(ctx: ActionContext, number: str) -> None:
+    """Close the request a refused booking registered: only one this call registered for a
+    callback and nobody has taken up since (still «зарегистрировано»)."""
+    request = ctx.session.get(Request, number, with_for_update=True)
+    if (
+        request is None
+        or request.source != "callback"
+        or request.call_sid != ctx.call.sid
+        or request.status != "registered"
+    ):
+        return
+    moment = ctx.now.astimezone(UTC)
+    request.status = "closed"
+    record_status(ctx.session, number, "closed", source="callback", at=moment, note=REFUSED_NOTE)
