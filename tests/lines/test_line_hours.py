@@ -153,7 +153,7 @@ ROUND_THE_CLOCK = {
     + gather(1, slow_menu(ACCESSIBLE_MENU), hints=ACCESSIBLE_HINTS, timeout=12),
     # The SMS first; it is not configured in tests: the caller (a mobile) is told it did not
     # go. The wait announcement comes from the queue.
-    "hard_of_hearing": slow("Здравствуйте!")
+    "hard_of_hearing": slow("Здравствуйте! Это поддержка Госуслуг.")
     + pause(1)
     + slow(
         "К сожалению, отправить СМС не получилось. Напишите нам в чат на портале Госуслуги "

@@ -74,12 +74,16 @@ NOT_SENT = (
 HEARING_TAIL = slow(RECORDED) + pause(1) + slow(NO_PASSWORDS) + enqueue(1, "tty") + "</Response>"
 
 
+# The line names itself: the one sentence said before the SMS is told.
+HELLO = "Здравствуйте! Это поддержка Госуслуг."
+
+
 def test_hard_of_hearing_sends_the_sms_before_a_word_then_the_tty_queue(
     app: Flask, phone: PhoneFactory, sms: TextStub
 ) -> None:
     call = phone(LINES["hard_of_hearing"][0])
     body = call.dial()
-    assert body == HEAD + slow("Здравствуйте!") + pause(1) + slow(SENT) + HEARING_TAIL
+    assert body == HEAD + slow(HELLO) + pause(1) + slow(SENT) + HEARING_TAIL
     assert "<Gather" not in body
     # The text alternative is where the call starts: nothing is said before it.
     assert path_of(app, call) == ["text", "notices", "to_tty_operator"]
@@ -101,7 +105,7 @@ def test_hard_of_hearing_on_a_landline_hears_the_chat_address_twice(
         + pause(1).join(
             slow(text)
             for text in (
-                "Здравствуйте!",
+                HELLO,
                 "Напишите нам в чат на сайте госуслуги точка ру.",
                 "Повторяю: госуслуги точка ру.",
             )
@@ -117,7 +121,7 @@ def test_hard_of_hearing_mobile_caller_without_an_sms_sender_hears_it_did_not_go
     # Not configured in tests: a mobile number is told the SMS did not go, not the landline's
     # address.
     body = phone(LINES["hard_of_hearing"][0], caller="+79161234567").dial()
-    assert body == HEAD + slow("Здравствуйте!") + pause(1) + slow(NOT_SENT) + HEARING_TAIL
+    assert body == HEAD + slow(HELLO) + pause(1) + slow(NOT_SENT) + HEARING_TAIL
 
 
 def test_hard_of_hearing_waiting_hears_little(phone: PhoneFactory) -> None:
