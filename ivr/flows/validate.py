@@ -194,26 +194,21 @@ def _check_menus(flow: Flow, source: FlowSource) -> list[Problem]:
                         f"node '{node_id}': '*' always repeats the menu and cannot be an option",
                     )
                 )
-            if option.lang is not None and option.lang not in flow.languages:
-                problems.append(
-                    Problem(
-                        where.path,
-                        where.line("options", key, "lang"),
-                        f"node '{node_id}': option '{key}' switches to language '{option.lang}', "
-                        f"which the flow does not offer ({', '.join(flow.languages)})",
-                    )
-                )
+            problems += _check_language(
+                flow,
+                option.lang,
+                where.line("options", key, "lang"),
+                where.path,
+                f"node '{node_id}': option '{key}'",
+            )
         for index, shortcut in enumerate(node.shortcuts):
-            if shortcut.lang is not None and shortcut.lang not in flow.languages:
-                problems.append(
-                    Problem(
-                        where.path,
-                        where.line("shortcuts", index, "lang"),
-                        f"node '{node_id}': shortcut {index + 1} switches to language "
-                        f"'{shortcut.lang}', which the flow does not offer "
-                        f"({', '.join(flow.languages)})",
-                    )
-                )
+            problems += _check_language(
+                flow,
+                shortcut.lang,
+                where.line("shortcuts", index, "lang"),
+                where.path,
+                f"node '{node_id}': shortcut {index + 1}",
+            )
         problems += _check_keywords(flow, node_id, node, where)
         if menu_operator(flow, node) is None:
             problems.append(
@@ -362,6 +357,20 @@ def _check_ends(flow: Flow, source: FlowSource, skip: set[str]) -> list[Problem]
         )
         for nid in flow.nodes
         if nid not in good and nid not in skip
+    ]
+
+
+def _check_language(flow: Flow, lang: str | None, line: int, path: str, what: str) -> list[Problem]:
+    """A menu choice that switches the call to ``lang`` names a language the flow offers."""
+    if lang is None or lang in flow.languages:
+        return []
+    return [
+        Problem(
+            path,
+            line,
+            f"{what} switches to language '{lang}', which the flow does not offer "
+            f"({', '.join(flow.languages)})",
+        )
     ]
 
 
