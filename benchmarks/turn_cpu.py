@@ -68,7 +68,7 @@ def build_app(workdir: Path, database_url: str | None) -> Any:
     return create_app(settings, clock=lambda: moment)
 
 
-def measure(client: Any, requests: int, round_no: int) -> dict[str, float]:
+def measure(client: Any, requests: int, round_no: int, menus_too: bool = True) -> dict[str, float]:
     """CPU ms per request of first turns, then of a menu turn on each of those calls."""
     validator = RequestValidator(AUTH_TOKEN)
 
@@ -87,6 +87,8 @@ def measure(client: Any, requests: int, round_no: int) -> dict[str, float]:
     for fields in firsts:
         post("/voice/incoming", fields)
     first = time.process_time() - started
+    if not menus_too:
+        return {"first_turn": first * 1000 / requests, "menu_turn": float("nan")}
     started = time.process_time()
     for fields in menus:
         if "/voice/step?turn=2" not in post("/voice/step?turn=1", fields):
@@ -103,8 +105,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         logging.disable(logging.INFO)
         try:
             client = app.test_client()
-            measure(client, args.warmup, 0)
-            rounds = [measure(client, args.requests, n + 1) for n in range(args.rounds)]
+            menus_too = args.only != "first"
+            measure(client, args.warmup, 0, menus_too)
+            rounds = [measure(client, args.requests, n + 1, menus_too) for n in range(args.rounds)]
         finally:
             logging.disable(logging.NOTSET)
             app.extensions["ivr"].db.dispose()
@@ -126,6 +129,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=200, help="untimed calls first")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--only",
+        choices=("first",),
+        help="first turns only (to count instructions of each kind under callgrind, run "
+        "with and without it and with two --requests: the counts' differences)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser.parse_args(argv)
 
