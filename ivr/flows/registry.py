@@ -38,8 +38,10 @@ class FlowSet:
 
     def for_line(self, number: str) -> Flow | None:
         """The flow serving a dialled number in any common form (+7…, 8…, spaces)."""
-        e164 = to_e164(number) or number
-        name = self.by_line.get(e164)
+        # Twilio sends E.164 already: parse the number only when it is in another form.
+        name = self.by_line.get(number)
+        if name is None:
+            name = self.by_line.get(to_e164(number) or number)
         return self.flows[name] if name is not None else None
 
 

@@ -7,6 +7,9 @@ anything a turn stores is committed before the answer goes back to Twilio.
 
 Most turns (a menu, a prompt, a queue) only read and write the call's row (``Database.turn``):
 read without a lock, worked out, stored only if the call is still at the turn that was read.
+A call's first turn is the same: it looks for the row, works the start out, and inserts the
+row only if no other delivery of the webhook has inserted it meanwhile; it takes an ORM
+session only for a callback's booking, a flow version's first snapshot, or an action.
 Side effects are named actions (``ActionTable``):
 
 * actions that write the database run inside the turn's transaction, in an ORM session, with
@@ -23,12 +26,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -44,7 +45,7 @@ from ivr.flows.model import Flow
 from ivr.flows.nodes import QueueNode
 from ivr.flows.registry import FlowRegistry
 from ivr.services.events import NO_EVENTS, UNKNOWN_LINE, CallEvents, direction_label, line_label
-from ivr.store.call_records import CallRecord, call_rows, read_call
+from ivr.store.call_records import CallRecord, NewCall, call_rows, read_call
 from ivr.store.db import Database, DriverStatements, Statements
 from ivr.store.models import Call, Callback, FlowVersion
 from ivr.store.upsert import insert_ignore
@@ -164,10 +165,6 @@ Answer = tuple[str, tuple[Callable[[], object], ...]]
 # A turn starts again at most once per slow action, once for an ORM session and once more
 # for a durable one.
 MAX_ATTEMPTS = MAX_ACTIONS + 3
-_CALL_COLUMNS = tuple(cast(Table, Call.__table__).columns)
-# Core, on the table: an insert of the entity goes through the ORM's bulk-insert machinery,
-# most of the statement's cost in a profile of the first turn.
-_INSERT_CALL = insert(cast(Table, Call.__table__))
 # How long a process trusts its memo that a flow version's snapshot is stored.
 SNAPSHOT_REFRESH_SECONDS = 60.0
 
@@ -215,20 +212,6 @@ def event_from(params: Mapping[str, str], ev: str | None) -> Event:
     if params.get("DialCallStatus"):
         return Event("dial", data={"status": params["DialCallStatus"]})
     return Event.timeout()
-
-
-def _insert_call(session: Session, call: Call) -> None:
-    """Insert a new call's row with one Core ``INSERT`` in the session's transaction.
-
-    The ORM's unit of work (``session.add`` and its flush at commit) cost a first turn more
-    than the rest of its database work; nothing reads the row back as an object in the turn
-    that creates it. Columns left unset get their defaults from the table."""
-    values = {
-        column.key: value
-        for column in _CALL_COLUMNS
-        if (value := getattr(call, column.key)) is not None
-    }
-    session.connection().execute(_INSERT_CALL, values)
 
 
 def _run_after_commit(sid: str, work: tuple[Callable[[], object], ...]) -> None:
@@ -304,33 +287,40 @@ class CallService:
             raise CallError("the webhook has no CallSid")
 
         def attempt(mode: SessionMode, slow_results: SlowResults) -> Answer:
-            # A new call's first turn always runs in an ORM session: it creates the call.
-            durable = bool(mode)
-            with self.db.transaction(durable) as session:
-                # The driver's own statement, as a menu turn reads its row: the ORM's get
-                # cost the first turn more than the rest of its database work.
+            if mode is None:
+                # As a menu turn: plain statements, the row inserted only if no delivery of
+                # this webhook has inserted it meanwhile (``INSERT … ON CONFLICT DO NOTHING``).
+                with self.db.turn() as plain:
+                    if self.rows.read(plain, sid) is not None:
+                        log.info("call %s: incoming webhook repeated, answering as before", sid)
+                        return self._last_answer(plain, sid), ()
+                    return self._start(
+                        plain, None, sid, params, now, flow_name, callback_id, slow_results
+                    )
+            # A booking to read, a flow snapshot to store, or an action at the start: an ORM
+            # session, with the row locked against a second delivery.
+            with self.db.transaction(mode) as session:
                 statements = DriverStatements.of(session)
                 if self.rows.lock(statements, sid) is not None:
                     log.info("call %s: incoming webhook repeated, answering as before", sid)
                     return self._last_answer(statements, sid), ()
                 return self._start(
-                    session, durable, sid, params, now, flow_name, callback_id, slow_results
+                    statements,
+                    (session, mode),
+                    sid,
+                    params,
+                    now,
+                    flow_name,
+                    callback_id,
+                    slow_results,
                 )
 
-        try:
-            return self._settle(sid, attempt, now)
-        except IntegrityError:
-            # Two deliveries of the same webhook raced; the other one created the call.
-            with self.db.transaction() as session:
-                call = session.get(Call, sid)
-                if call is None:
-                    raise
-                return call.last_twiml
+        return self._settle(sid, attempt, now)
 
     def _start(
         self,
-        session: Session,
-        durable: bool,
+        statements: Statements,
+        in_session: tuple[Session, bool] | None,
         sid: str,
         params: Mapping[str, str],
         now: datetime,
@@ -338,6 +328,8 @@ class CallService:
         callback_id: int | None,
         slow_results: SlowResults,
     ) -> Answer:
+        """One attempt at a call's first turn: without a session (``in_session`` None) it
+        asks for one (``_NeedsSession``) when the turn needs more than the call's row."""
         line, caller = params.get("To", ""), params.get("From", "")
         direction = direction_label(params.get("Direction", "inbound"))
         variables = {"caller": caller, "line": line}
@@ -348,9 +340,12 @@ class CallService:
         if flow_name is None:
             flow = flows.for_line(line)
         else:
+            if in_session is None:
+                raise _NeedsSession(durable=False)
             flow = flows.flows.get(flow_name)
             # An outbound call: the person we call is the "caller" of the flow.
             variables["caller"], variables["line"] = line, caller
+            session = in_session[0]
             booking = session.get(Callback, callback_id) if callback_id is not None else None
             if booking is not None:
                 # Called back in the language they booked in, when the flow speaks it.
@@ -358,31 +353,38 @@ class CallService:
                     lang = booking.lang
                 variables["request_digits"] = booking.request_number
                 variables["request_number"] = digits_in_groups(booking.request_number, lang or "ru")
-        call = Call(
+        call = NewCall(
             sid=sid,
             account_sid=params.get("AccountSid", ""),
             line=line,
             caller=caller,
             direction=params.get("Direction", "inbound"),
+            flow="",
+            flow_version="",
+            status="in-progress",
             started_at=now.astimezone(UTC),
             state={},
             path=[],
             inputs=[],
             turn=1,
+            last_twiml="",
         )
         if flow is None:
             log.warning(
                 "call %s to unknown line %s from %s", sid, mask_phone(line), mask_phone(caller)
             )
-            call.status = "unknown-line"
-            call.last_twiml = self._say_and_hang_up(UNKNOWN_NUMBER_TEXT, "ru")
-            _insert_call(session, call)
-            return call.last_twiml, (lambda: self.events.call_started(UNKNOWN_LINE, direction),)
+            twiml = self._say_and_hang_up(UNKNOWN_NUMBER_TEXT, "ru")
+            call = replace(call, status="unknown-line", last_twiml=twiml)
+            if not self.rows.insert(statements, call):
+                return self._last_answer(statements, sid), ()
+            return twiml, (lambda: self.events.call_started(UNKNOWN_LINE, direction),)
         stored = self._stored_versions.get(flow.version)
         remember: tuple[Callable[[], None], ...] = ()
         if stored is None or time.monotonic() - stored > SNAPSHOT_REFRESH_SECONDS:
+            if in_session is None:
+                raise _NeedsSession(durable=False)
             insert_ignore(
-                session,
+                in_session[0],
                 FlowVersion,
                 {
                     "version": flow.version,
@@ -399,7 +401,6 @@ class CallService:
 
             remember = (remember_stored,)
         state = new_state(flow, variables, lang)
-        call.flow, call.flow_version = flow.name, flow.version
         log.info(
             "call %s: line %s from %s, flow %s@%s",
             sid,
@@ -409,13 +410,19 @@ class CallService:
             flow.version,
         )
         record = CallRecord(sid, caller, line, flow.version, 1, {}, [])
-        result = self._turn(
-            (session, durable), record, flow, state, Event.start(), now, 1, slow_results
+        result = self._turn(in_session, record, flow, state, Event.start(), now, 1, slow_results)
+        call = replace(
+            call,
+            flow=flow.name,
+            flow_version=flow.version,
+            state=result.state.to_json(),
+            path=list(result.state.path),
+            last_twiml=result.twiml,
         )
-        call.state = result.state.to_json()
-        call.path = list(result.state.path)
-        call.last_twiml = result.twiml
-        _insert_call(session, call)
+        if not self.rows.insert(statements, call):
+            # Another delivery of this webhook started the call while this one worked it out.
+            log.info("call %s: incoming webhook answered twice at once", sid)
+            return self._last_answer(statements, sid), ()
         # Our side of the call: the number dialled, or the one a callback is placed from.
         label = line_label(flows, caller if direction == "outbound" else line)
         name = flow.name

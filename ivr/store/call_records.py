@@ -5,7 +5,9 @@ own SQL (``Database.turn``, or the connection under an ORM session when a turn s
 effects): on this path even SQLAlchemy Core's per-statement work costs more than the database
 does. The ``UPDATE`` changes nothing when the call has moved on since it was read, so a turn
 needs no lock while it is worked out and is still stored exactly once; a turn with side
-effects reads the row locked (``lock``) instead, so that they happen once too.
+effects reads the row locked (``lock``) instead, so that they happen once too. A call's first
+turn inserts its row with ``INSERT … ON CONFLICT (sid) DO NOTHING`` (``insert``): a second
+delivery of the same webhook racing it stores nothing and is answered as the first was.
 
 On SQLite the statements are shaped for the GIL as much as for the database. Python's driver
 gives up the interpreter lock around nearly every call into SQLite: a ``SELECT`` of the
@@ -22,9 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -81,6 +85,34 @@ def _postgres_json(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class NewCall:
+    """A call's row as its first turn stores it (the columns a later turn or the status
+    callback fills in are left out)."""
+
+    sid: str
+    account_sid: str
+    line: str
+    caller: str
+    direction: str
+    flow: str
+    flow_version: str
+    status: str
+    started_at: datetime
+    state: dict[str, Any]
+    path: list[Any]
+    inputs: list[Any]
+    turn: int
+    last_twiml: str
+
+    def values(self) -> dict[str, Any]:
+        """The row as column values (for SQLAlchemy)."""
+        return {name: getattr(self, name) for name in _NEW_CALL_COLUMNS}
+
+
+_NEW_CALL_COLUMNS = tuple(NewCall.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
 class CallRows:
     """The statements of every turn in one driver's SQL and parameter style."""
 
@@ -88,8 +120,11 @@ class CallRows:
     lock_sql: str
     answer_sql: str
     save_sql: str
+    insert_sql: str
     # How a JSON column value is passed to the driver.
     encode: Callable[[Any], Any]
+    # How a moment is passed to the driver (as SQLAlchemy would store it).
+    encode_time: Callable[[datetime], Any]
     # How the row the read statements return becomes a record.
     decode: Callable[[tuple[Any, ...] | None], CallRecord | None]
 
@@ -128,6 +163,28 @@ class CallRows:
         changed = statements.execute(self.save_sql, (call.turn + 1, *values, call.sid, call.turn))
         return changed == 1
 
+    def insert(self, statements: Statements, call: NewCall) -> bool:
+        """Store a new call's row; False, storing nothing, when a row of that CallSid is
+        there already (another delivery of the same first webhook was answered first)."""
+        encode = self.encode
+        values = (
+            call.sid,
+            call.account_sid,
+            call.line,
+            call.caller,
+            call.direction,
+            call.flow,
+            call.flow_version,
+            call.status,
+            self.encode_time(call.started_at),
+            encode(call.state),
+            encode(call.path),
+            encode(call.inputs),
+            call.turn,
+            call.last_twiml,
+        )
+        return statements.execute(self.insert_sql, values) == 1
+
 
 def _record(row: tuple[Any, ...] | None) -> CallRecord | None:
     if row is None:
@@ -149,6 +206,24 @@ def _save_sql(p: str) -> str:
     )
 
 
+def _insert_sql(p: str) -> str:
+    columns = ", ".join(_NEW_CALL_COLUMNS)
+    marks = ", ".join([p] * len(_NEW_CALL_COLUMNS))
+    return f"INSERT INTO calls ({columns}) VALUES ({marks}) ON CONFLICT (sid) DO NOTHING"
+
+
+# SQLAlchemy's own text form of a moment on SQLite, so that rows read back the same
+# whichever way they were written.
+_sqlite_time = cast(
+    Callable[[datetime], str],
+    _CALLS.c.started_at.type.dialect_impl(sqlite.dialect()).bind_processor(sqlite.dialect()),
+)
+
+
+def _as_is(moment: datetime) -> datetime:
+    return moment
+
+
 # SQLite locks the whole database for a writer: a turn that must hold the call runs in a
 # ``BEGIN IMMEDIATE`` transaction instead of locking the row.
 SQLITE_ROWS = CallRows(
@@ -156,7 +231,9 @@ SQLITE_ROWS = CallRows(
     lock_sql=_SELECT_PACKED + " WHERE sid = ?",
     answer_sql="SELECT last_twiml FROM calls WHERE sid = ?",
     save_sql=_save_sql("?"),
+    insert_sql=_insert_sql("?"),
     encode=jsontext.dumps,
+    encode_time=_sqlite_time,
     decode=_packed_record,
 )
 POSTGRES_ROWS = CallRows(
@@ -164,7 +241,9 @@ POSTGRES_ROWS = CallRows(
     lock_sql=_SELECT + " WHERE sid = %s FOR UPDATE",
     answer_sql="SELECT last_twiml FROM calls WHERE sid = %s",
     save_sql=_save_sql("%s"),
+    insert_sql=_insert_sql("%s"),
     encode=_postgres_json,
+    encode_time=_as_is,
     decode=_record,
 )
 

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from flask import Response, request
 from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
 
 from ivr.web.extension import services
-from ivr.web.form import PostedForm, posted_form
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,8 @@ class SignedForm:
 
     __slots__ = ("_values", "getall")
 
-    def __init__(self, form: PostedForm) -> None:
-        self._values: dict[str, list[str]] = form.lists()
+    def __init__(self, form: MultiDict[str, str]) -> None:
+        self._values: dict[str, list[str]] = form.to_dict(flat=False)
         # All values of a field, as the validator asks for them, without a Python call each.
         self.getall: Callable[[str], list[str]] = self._values.__getitem__
 
@@ -82,7 +82,7 @@ def twilio_signed(view: F) -> F:
             not signature
             or not settings.twilio_auth_token
             or not signature_matches(
-                settings.twilio_auth_token, url, SignedForm(posted_form()), signature
+                settings.twilio_auth_token, url, SignedForm(request.form), signature
             )
         ):
             log.warning("refused %s: missing or wrong X-Twilio-Signature", request.path)

@@ -14,7 +14,6 @@ from ivr.services.voicemails import MIN_SECONDS
 from ivr.services.webhook_failures import record_failure
 from ivr.telephony.carrier_fields import row_id, whole_seconds
 from ivr.web.extension import services
-from ivr.web.form import posted_form
 from ivr.web.metrics_route import note_apology
 from ivr.web.security import twilio_signed
 
@@ -31,14 +30,14 @@ def _twiml(body: str) -> Response:
 
 
 def _form() -> dict[str, str]:
-    """Twilio's form fields, the first value of each."""
-    return posted_form().first
+    """Twilio's form fields (werkzeug's parse), the first value of each."""
+    return request.form.to_dict()
 
 
 def _call_sid() -> str:
     """The CallSid for a log line about a failure, which may be the form itself."""
     try:
-        return posted_form().get("CallSid", "?")
+        return request.form.get("CallSid", "?")
     except Exception:
         return "?"
 
@@ -177,9 +176,9 @@ def callback_status() -> Response:
     if callback is None:
         return Response("", status=204)
     ivr = services()
-    form = posted_form()
-    status = form.get("CallStatus")
-    if status == "completed" and not ivr.calls.reached_a_person(form.get("CallSid")):
+    form = _form()
+    status = form.get("CallStatus", "")
+    if status == "completed" and not ivr.calls.reached_a_person(form.get("CallSid", "")):
         # Answered, but nobody spoke with a specialist (a machine, or a hang-up in the
         # queue): the booking is not done, it is tried again.
         status = "not-connected"
@@ -190,7 +189,7 @@ def callback_status() -> Response:
             status,
             call_time(),
             ivr.settings,
-            call_sid=form.first.get("CallSid"),
+            call_sid=form.get("CallSid", ""),
         )
     except Exception as exc:
         log.exception("callback %s: status callback failed", callback)

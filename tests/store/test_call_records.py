@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from ivr.store.call_records import CallRecord, CallRows, call_rows
+from ivr.store.call_records import CallRecord, CallRows, NewCall, call_rows
 from ivr.store.db import Database, DriverStatements, Statements
 from ivr.store.models import Call
 from tests.support.locks import call_row_is_free
@@ -108,6 +108,82 @@ def test_a_stored_turn_reads_back_exactly(db: Database) -> None:
         answered = rows.answer(statements, SID)
     assert stored == CallRecord(SID, "+79161234567", "+78005553535", "v1", 2, state, inputs)
     assert answered == twiml
+
+
+NEW_SID = "CA" + "8" * 32
+
+
+def new_call(twiml: str) -> NewCall:
+    return NewCall(
+        sid=NEW_SID,
+        account_sid="AC" + "1" * 32,
+        line="+78005553535",
+        caller="+79161234568",
+        direction="inbound",
+        flow="hotline",
+        flow_version="v1",
+        status="in-progress",
+        started_at=datetime(2026, 11, 25, 7, 30, 15, 250000, tzinfo=UTC),
+        state={"node": "main_menu", "vars": {"caller": "+79161234568"}},
+        path=["greeting", "hours", "main_menu"],
+        inputs=[],
+        turn=1,
+        last_twiml=twiml,
+    )
+
+
+def test_a_new_call_inserted_by_the_driver_reads_back_as_the_orm_wrote_it(db: Database) -> None:
+    # The first turn writes the row with the driver's own INSERT: the ORM, the console and
+    # the status callback must read it exactly as a row the ORM created.
+    rows = call_rows(db.dialect, db.driver)
+    with db.turn() as statements:
+        assert rows.insert(statements, new_call("<Response><Gather /></Response>"))
+    with db.sessions() as session:
+        stored = session.get(Call, NEW_SID)
+        assert stored is not None
+        started = stored.started_at
+        if started.tzinfo is None:  # SQLite keeps UTC without the offset
+            started = started.replace(tzinfo=UTC)
+        assert started == datetime(2026, 11, 25, 7, 30, 15, 250000, tzinfo=UTC)
+        assert (
+            stored.account_sid,
+            stored.caller,
+            stored.flow,
+            stored.flow_version,
+            stored.status,
+            stored.state,
+            stored.path,
+            stored.inputs,
+            stored.turn,
+            stored.last_twiml,
+            stored.ended_at,
+            stored.duration,
+        ) == (
+            "AC" + "1" * 32,
+            "+79161234568",
+            "hotline",
+            "v1",
+            "in-progress",
+            {"node": "main_menu", "vars": {"caller": "+79161234568"}},
+            ["greeting", "hours", "main_menu"],
+            [],
+            1,
+            "<Response><Gather /></Response>",
+            None,
+            None,
+        )
+        existing = session.get(Call, SID)
+        assert existing is not None
+        assert stored.started_at > existing.started_at  # compared as the same kind of value
+
+
+def test_a_second_insert_of_a_call_stores_nothing(db: Database) -> None:
+    rows = call_rows(db.dialect, db.driver)
+    with db.turn() as statements:
+        assert rows.insert(statements, new_call("<Response><Say>first</Say></Response>"))
+    with db.turn() as statements:
+        assert not rows.insert(statements, new_call("<Response><Say>second</Say></Response>"))
+        assert rows.answer(statements, NEW_SID) == "<Response><Say>first</Say></Response>"
 
 
 def test_an_unknown_call_reads_as_none(db: Database) -> None:
