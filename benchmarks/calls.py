@@ -42,6 +42,7 @@ the run (it is a benchmark, not a test).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -49,6 +50,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -256,6 +258,274 @@ def latency_figures(samples: Sequence[Sample], wall: float) -> dict[str, float]:
     }
 
 
+# -- a CPU quota of its own for each web process (--web-cpu) ---------------------------------
+
+# Where the CPU groups are made: this variable (or --cgroup-root) names the directory of a
+# cgroup v1 `cpu` hierarchy or of a cgroup v2 group; without it the usual mount points are
+# tried in this order.
+CGROUP_ROOT_ENV = "IVR_BENCH_CGROUP_ROOT"
+CGROUP_CANDIDATES = (
+    Path("/sys/fs/cgroup/cpu"),
+    Path("/sys/fs/cgroup/cpu,cpuacct"),
+    Path("/sys/fs/cgroup"),
+    Path("/sys/fs/cgroup/unified"),
+)
+CFS_PERIOD_US = 100_000
+# Groups are named so, with the benchmark's pid: `rmdir /sys/fs/cgroup/cpu/ivr-bench-*` removes
+# what a `kill -9`ed run left.
+CGROUP_PREFIX = "ivr-bench-"
+
+
+class CgroupError(Exception):
+    """``--web-cpu`` cannot be honoured here; the message is one line for the user."""
+
+
+def cgroup_version(root: Path) -> int | None:
+    """1 for a cgroup v1 ``cpu`` hierarchy, 2 for a cgroup v2 group offering ``cpu``, else
+    None."""
+    if (root / "cpu.cfs_quota_us").is_file() and (root / "cgroup.procs").is_file():
+        return 1
+    try:
+        if "cpu" in (root / "cgroup.controllers").read_text().split():
+            return 2
+    except OSError:
+        pass
+    return None
+
+
+def find_cgroup_root(explicit: str | None) -> tuple[Path, int]:
+    """The directory to make the groups in and its cgroup version."""
+    candidates = [Path(explicit)] if explicit else list(CGROUP_CANDIDATES)
+    for root in candidates:
+        version = cgroup_version(root)
+        if version:
+            return root, version
+    where = explicit or ", ".join(str(c) for c in CGROUP_CANDIDATES)
+    raise CgroupError(f"no cgroup CPU controller (v1 cpu.cfs_quota_us or v2 cpu.max) at {where}")
+
+
+def _cpu_stat(group: Path) -> dict[str, int]:
+    try:
+        pairs = (line.split() for line in (group / "cpu.stat").read_text().splitlines())
+        return {p[0]: int(p[1]) for p in pairs if len(p) == 2}
+    except (OSError, ValueError):
+        return {}
+
+
+class CpuGroups:
+    """One CPU group per gunicorn worker process, each with a quota of ``quota`` CPUs (CFS
+    bandwidth: ``quota`` × 100 ms of CPU every 100 ms), as if each web process had a small
+    machine of its own. The master stays where it was.
+
+    Made at once: a probe group is created, given its quota and removed, so that a machine
+    where this cannot be done refuses before anything starts (``CgroupError``). ``follow``
+    places the master's workers, and a thread places any worker forked later (a respawn);
+    ``close`` moves what is left back to the root group and removes every group.
+    """
+
+    def __init__(self, quota: float, root: str | None = None) -> None:
+        if not quota > 0:
+            raise CgroupError(f"--web-cpu must be a positive number of CPUs, not {quota}")
+        self.quota = quota
+        self.quota_us = max(1000, round(quota * CFS_PERIOD_US))
+        self.root, self.version = find_cgroup_root(root or os.environ.get(CGROUP_ROOT_ENV))
+        self.prefix = f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.groups: dict[int, Path] = {}
+        self.retired: list[Path] = []
+        self.placed = 0
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+        self._remove(self._make("probe"))
+
+    def settings(self) -> dict[str, Any]:
+        """What the JSON tells of the quota."""
+        return {
+            "quota_cpus": self.quota,
+            "cfs_quota_us": self.quota_us,
+            "cfs_period_us": CFS_PERIOD_US,
+            "cgroup_version": self.version,
+            "cgroup_root": str(self.root),
+            "groups_made": self.placed,
+        }
+
+    def _make(self, name: str) -> Path:
+        group = self.root / f"{self.prefix}-{name}"
+        try:
+            if self.version == 2:
+                control = self.root / "cgroup.subtree_control"
+                if "cpu" not in control.read_text().split():
+                    control.write_text("+cpu")
+            group.mkdir()
+        except OSError as exc:
+            raise CgroupError(
+                f"cannot create a CPU group in {self.root}: {exc.strerror or exc}"
+                " (--web-cpu needs root and a writable cgroup file system)"
+            ) from exc
+        files = ("cpu.cfs_period_us", "cpu.cfs_quota_us") if self.version == 1 else ("cpu.max",)
+        try:
+            missing = [f for f in files if not (group / f).is_file()]
+            if missing:
+                raise CgroupError(
+                    f"{self.root} is not a cgroup file system: a new group has no {missing[0]}"
+                )
+            if self.version == 1:
+                (group / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
+                (group / "cpu.cfs_quota_us").write_text(str(self.quota_us))
+            else:
+                (group / "cpu.max").write_text(f"{self.quota_us} {CFS_PERIOD_US}")
+        except OSError as exc:
+            self._remove(group)
+            raise CgroupError(f"cannot set a CPU quota in {group}: {exc.strerror or exc}") from exc
+        except CgroupError:
+            self._remove(group)
+            raise
+        return group
+
+    def _remove(self, group: Path, patience: float = 2.0) -> bool:
+        """Move any process left in ``group`` to the root group and remove it."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                for pid in (group / "cgroup.procs").read_text().split():
+                    with contextlib.suppress(OSError):
+                        (self.root / "cgroup.procs").write_text(pid)
+            except OSError:
+                pass
+            try:
+                group.rmdir()
+                return True
+            except FileNotFoundError:
+                return True
+            except OSError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
+
+    def place(self, pid: int) -> None:
+        """A group of its own for process ``pid`` (all its threads)."""
+        with self.lock:
+            if pid in self.groups:
+                return
+            self.placed += 1
+            group = self._make(f"w{self.placed}")
+            try:
+                (group / "cgroup.procs").write_text(str(pid))
+            except ProcessLookupError:  # it is gone already
+                self._remove(group)
+                return
+            except OSError as exc:
+                self._remove(group)
+                raise CgroupError(f"cannot move process {pid} into {group}: {exc}") from exc
+            self.groups[pid] = group
+
+    def follow(self, master: int, workers: int, timeout: float = 30) -> None:
+        """Place the master's ``workers`` workers (waiting for them to be forked), then keep
+        placing any new one until ``close``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pids = self._children(master)
+            for pid in pids:
+                self.place(pid)
+            if len(pids) >= workers:
+                break
+            if time.monotonic() > deadline:
+                raise CgroupError(f"gunicorn forked {len(pids)} of {workers} workers in time")
+            time.sleep(0.05)
+        self.thread = threading.Thread(target=self._watch, args=(master,), daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _children(master: int) -> set[int]:
+        try:
+            return worker_pids(master)
+        except OSError:
+            return set()
+
+    def _watch(self, master: int) -> None:
+        while not self.stopping.wait(0.2):
+            pids = self._children(master)
+            if not pids:
+                continue
+            for pid in pids - set(self.groups):
+                with contextlib.suppress(CgroupError):
+                    self.place(pid)
+            with self.lock:
+                for pid in set(self.groups) - pids:
+                    group = self.groups.pop(pid)
+                    if not self._remove(group, patience=0):
+                        self.retired.append(group)
+
+    def pids(self) -> dict[int, str]:
+        """Each placed worker and its group's name."""
+        with self.lock:
+            return {pid: group.name for pid, group in self.groups.items()}
+
+    def throttling(self) -> dict[str, float]:
+        """CFS periods, periods throttled and seconds throttled so far, over the groups."""
+        periods = throttled = 0
+        waited_us = 0.0
+        with self.lock:
+            groups = [*self.groups.values(), *self.retired]
+        for group in groups:
+            stat = _cpu_stat(group)
+            periods += stat.get("nr_periods", 0)
+            throttled += stat.get("nr_throttled", 0)
+            if "throttled_usec" in stat:
+                waited_us += stat["throttled_usec"]
+            else:
+                waited_us += stat.get("throttled_time", 0) / 1000
+        return {"periods": periods, "throttled": throttled, "seconds": waited_us / 1e6}
+
+    def close(self) -> list[str]:
+        """Stop following, remove every group; the groups that could not be removed."""
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+        with self.lock:
+            groups = [*self.groups.values(), *self.retired]
+            self.groups.clear()
+            self.retired.clear()
+        return [str(g) for g in groups if not self._remove(g)]
+
+
+def proc_stat_cpu() -> tuple[float, float]:
+    """The machine's busy and stolen CPU seconds so far (every CPU, from /proc/stat)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return math.nan, math.nan
+    tick = os.sysconf("SC_CLK_TCK")
+    # user nice system idle iowait irq softirq steal (guest time is inside user)
+    busy = sum(fields[:8]) - fields[3] - fields[4]
+    steal = fields[7] if len(fields) > 7 else 0
+    return busy / tick, steal / tick
+
+
+def postgres_ticks() -> dict[int, int]:
+    """CPU ticks of every process named ``postgres`` on the machine (the server, its
+    backends, whoever else uses it)."""
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks
+
+
+def postgres_cpu_between(before: Mapping[int, int], after: Mapping[int, int]) -> float:
+    """CPU seconds PostgreSQL's processes used between two readings (processes that ended
+    in between are not counted)."""
+    ticks = sum(max(0, n - before.get(pid, 0)) for pid, n in after.items())
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 # -- the run --------------------------------------------------------------------------------
 
 
@@ -265,6 +535,8 @@ class Deployment:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args = args
         self.workdir = workdir
+        # First, so that a machine where the quota cannot be set refuses before anything runs.
+        self.groups = CpuGroups(args.web_cpu, args.cgroup_root) if args.web_cpu else None
         self.schema: str | None = None
         self.database_url = self._database(args.database_url)
         self.host = RecordingHost(ACCOUNT_SID, AUTH_TOKEN)
@@ -310,6 +582,9 @@ class Deployment:
     def start(self) -> None:
         """The server, and ``ivr worker`` when asked."""
         self.server.start()
+        if self.groups is not None:
+            assert self.server.process is not None
+            self.groups.follow(self.server.process.pid, self.args.workers)
         if self.args.worker:
             log = (self.workdir / "worker.log").open("ab")
             self.worker = subprocess.Popen(
@@ -364,7 +639,15 @@ class Deployment:
         )
 
     def stop(self) -> None:
-        """Everything we started, by its own handle; the schema unless kept."""
+        """Everything we started, by its own handle; the CPU groups; the schema unless kept."""
+        try:
+            self._stop()
+        finally:
+            if self.groups is not None:
+                for group in self.groups.close():
+                    print(f"bench-calls: could not remove CPU group {group}", file=sys.stderr)
+
+    def _stop(self) -> None:
         if self.worker is not None:
             self.worker.terminate()
             try:
@@ -487,6 +770,9 @@ class Bench:
         threads = [threading.Thread(target=caller, args=(s,), daemon=True) for s in seeds]
         buckets0 = self.d.webhook_buckets()
         cpu0, worker0, client0 = self.d.server_cpu(), self.d.worker_cpu(), time.process_time()
+        busy0, steal0 = proc_stat_cpu()
+        pg0 = postgres_ticks()
+        throttle0 = self.d.groups.throttling() if self.d.groups else None
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -495,6 +781,21 @@ class Bench:
         server_cpu = self.d.server_cpu() - cpu0
         worker_cpu = self.d.worker_cpu() - worker0
         client_cpu = time.process_time() - client0
+        busy1, steal1 = proc_stat_cpu()
+        postgres_cpu = postgres_cpu_between(pg0, postgres_ticks())
+        quota: dict[str, Any] | None = None
+        if self.d.groups is not None and throttle0 is not None:
+            throttle1 = self.d.groups.throttling()
+            periods = throttle1["periods"] - throttle0["periods"]
+            throttled = throttle1["throttled"] - throttle0["throttled"]
+            quota = {
+                "cpus_per_process": self.d.groups.quota,
+                "cpus_allowed": round(self.d.groups.quota * args.workers, 2),
+                # Of the 100 ms periods in which a web process ran, the share in which it used
+                # its whole quota and had to wait for the next period.
+                "periods_throttled_share": round(throttled / periods, 3) if periods else 0.0,
+                "seconds_throttled": round(throttle1["seconds"] - throttle0["seconds"], 2),
+            }
         buckets1 = self.d.webhook_buckets()
         served = {b: n - buckets0.get(b, 0.0) for b, n in buckets1.items()}
         calls = sum(self.outcomes.calls.values()) - calls_before
@@ -539,6 +840,12 @@ class Bench:
             "worker_cpu_seconds": round(worker_cpu, 2),
             "client_cpu_seconds": round(client_cpu, 2),
             "client_cpu_ms_per_request": round(client_cpu * 1000 / max(1, len(log.samples)), 2),
+            "client_cores_busy": round(client_cpu / wall, 2),
+            # Every process named postgres on the machine, other users' included.
+            "postgres_cores_busy": round(postgres_cpu / wall, 2),
+            "machine_cores_busy": round((busy1 - busy0) / wall, 2),
+            "machine_cores_stolen": round((steal1 - steal0) / wall, 2),
+            "web_cpu_quota": quota,
             "load_after": os.getloadavg()[0],
             # The server's own timing (from the route being matched to the answer being
             # ready, ivr.web.metrics_route): what the client's figures add is the client's
@@ -560,8 +867,16 @@ class Bench:
                 f" {a['rps']:.1f} req/s, p50 {a['p50_ms']:.1f} ms, p99 {a['p99_ms']:.1f} ms,"
                 f" errors {a['errors']} / failed calls {step['failed_calls']},"
                 f" server CPU {step['server_cpu_ms_per_call']:.1f} ms/call"
-                f" ({step['server_cores_busy']:.2f} cores; client"
-                f" {step['client_cpu_ms_per_request']:.1f} ms/req)"
+                f" ({step['server_cores_busy']:.2f} cores"
+                + (
+                    f" of {step['web_cpu_quota']['cpus_allowed']:g} allowed, throttled in"
+                    f" {step['web_cpu_quota']['periods_throttled_share']:.0%} of periods"
+                    if step["web_cpu_quota"]
+                    else ""
+                )
+                + f"; client {step['client_cpu_ms_per_request']:.1f} ms/req,"
+                f" {step['client_cores_busy']:.2f} cores; postgres"
+                f" {step['postgres_cores_busy']:.2f}; machine {step['machine_cores_busy']:.2f})"
                 + f", server-side p99 <= {step['server_side'].get('p99_at_most_ms')} ms"
                 + ("" if step["sustained"] else "  NOT SUSTAINED")
             )
@@ -635,8 +950,9 @@ def run_baseline(
     }
 
 
-def machine() -> dict[str, Any]:
-    """nproc, the CPU model and the load, as this run saw them."""
+def machine(web_cpu: float | None = None) -> dict[str, Any]:
+    """nproc, the CPU model and the load, as this run saw them, and the CPU quota of each web
+    process (None: no quota, every process may use every CPU)."""
     model = "?"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -650,13 +966,14 @@ def machine() -> dict[str, Any]:
         "cpu_model": model,
         "load_before": os.getloadavg(),
         "python": platform.python_version(),
+        "web_cpu_quota_per_process": web_cpu,
     }
 
 
 def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, Any]:
     """The whole benchmark; the result as plain data."""
     workdir = Path(tempfile.mkdtemp(prefix="ivr-bench-calls-"))
-    result: dict[str, Any] = {"machine": machine()}
+    result: dict[str, Any] = {"machine": machine(args.web_cpu)}
     deployment = Deployment(args, workdir)
     try:
         deployment.start()
@@ -699,6 +1016,7 @@ def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, 
                 "queue_waits": args.queue_waits,
                 "p99_limit_ms": args.p99_ms,
                 "app_log_level": args.app_log_level,
+                "web_cpu": deployment.groups.settings() if deployment.groups else None,
             },
             "steps": steps,
             "sustained_concurrent_calls": best["equivalent_concurrent_calls"] if best else 0,
@@ -721,7 +1039,14 @@ def report(result: dict[str, Any]) -> str:
         f" speed-up {s['speedup']:g}, steps {s['steps']} callers x {s['step_seconds']:g} s.",
         f"Machine: {m['nproc']} CPUs, {m['cpu_model']}, load"
         f" {' '.join(f'{x:.2f}' for x in m['load_before'])} before,"
-        f" {' '.join(f'{x:.2f}' for x in m['load_after'])} after.",
+        f" {' '.join(f'{x:.2f}' for x in m['load_after'])} after;"
+        + (
+            f" each web process limited to {m['web_cpu_quota_per_process']:g} CPU"
+            f" (cgroup v{s['web_cpu']['cgroup_version']} CPU quota,"
+            f" {s['web_cpu']['groups_made']} group(s))."
+            if s.get("web_cpu")
+            else " no CPU quota for the web processes."
+        ),
         "",
     ]
     profile = result.get("profile") or {}
@@ -745,6 +1070,20 @@ def report(result: dict[str, Any]) -> str:
             f" per call ({step['server_cores_busy']:.2f} cores busy),"
             f" {'sustained' if step['sustained'] else 'NOT sustained'};"
             f" server-side p99 <= {step['server_side'].get('p99_at_most_ms')} ms"
+        )
+        quota = step.get("web_cpu_quota")
+        lines.append(
+            f"  cores busy: web {step['server_cores_busy']:.2f}"
+            + (
+                f" (of {quota['cpus_allowed']:g} allowed, throttled in"
+                f" {quota['periods_throttled_share']:.0%} of periods,"
+                f" {quota['seconds_throttled']:.1f} s)"
+                if quota
+                else ""
+            )
+            + f", client {step['client_cores_busy']:.2f},"
+            f" postgres {step['postgres_cores_busy']:.2f},"
+            f" machine {step['machine_cores_busy']:.2f} (stolen {step['machine_cores_stolen']:.2f})"
         )
         lines.append(
             f"  {'kind':<20}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'err':>5}"
@@ -811,6 +1150,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=19, help="the mix's random seed")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the files and the schema")
+    parser.add_argument(
+        "--web-cpu",
+        type=float,
+        default=None,
+        metavar="Q",
+        help="limit each gunicorn worker process to Q CPUs (a cgroup CPU quota of its own;"
+        " needs root and a writable cgroup file system)",
+    )
+    parser.add_argument(
+        "--cgroup-root",
+        default=None,
+        help=f"where to make the --web-cpu groups (default: ${CGROUP_ROOT_ENV}, else"
+        " /sys/fs/cgroup/cpu for cgroup v1 or /sys/fs/cgroup for v2)",
+    )
     args = parser.parse_args(argv)
     try:
         args.steps = [int(x) for x in args.steps.split(",") if x.strip()]
@@ -818,6 +1171,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--steps: callers per step, e.g. 100,200,300")
     if not args.steps or min(args.steps) < 1 or args.speedup <= 0 or args.workers < 1:
         parser.error("--steps >= 1 each, --speedup > 0, --workers >= 1")
+    if args.web_cpu is not None and not (0 < args.web_cpu <= (os.cpu_count() or 1)):
+        parser.error("--web-cpu: a number of CPUs above 0, e.g. 0.4")
     return args
 
 
@@ -828,8 +1183,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    if args.web_cpu:
+        # At once, before anything starts: a quota that cannot be set is never ignored.
+        try:
+            CpuGroups(args.web_cpu, args.cgroup_root).close()
+        except CgroupError as exc:
+            print(f"bench-calls: --web-cpu: {exc}", file=sys.stderr)
+            return 2
+
+    def terminated(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # the same clean-up as Ctrl-C: servers, CPU groups, schema
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, terminated)
     try:
         result = run(args, progress)
+    except CgroupError as exc:
+        print(f"bench-calls: --web-cpu: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench-calls: interrupted (servers stopped, CPU groups removed)", file=sys.stderr)
+        return 130
     except (BenchError, RuntimeError, OSError) as exc:
         print(f"bench-calls: BROKEN: {exc}", file=sys.stderr)
         return 1
