@@ -128,7 +128,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=1500, help="webhooks of each kind")
     parser.add_argument("--warmup", type=int, default=200, help="untimed calls first")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--database-url",
+        help="default: a fresh SQLite file; a URL given is migrated and its calls are left there",
+    )
     parser.add_argument(
         "--only",
         choices=("first",),

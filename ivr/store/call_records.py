@@ -104,11 +104,8 @@ class NewCall:
     turn: int
     last_twiml: str
 
-    def values(self) -> dict[str, Any]:
-        """The row as column values (for SQLAlchemy)."""
-        return {name: getattr(self, name) for name in _NEW_CALL_COLUMNS}
 
-
+# The columns of the INSERT, in the order ``CallRows.insert`` passes the values.
 _NEW_CALL_COLUMNS = tuple(NewCall.__dataclass_fields__)
 
 
