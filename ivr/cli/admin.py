@@ -233,8 +233,8 @@ def requests_import_command(path: Path, skip_bad: bool) -> None:
         click.echo(problem, err=True)
     if report.problems and not skip_bad:
         click.echo(
-            f"Nothing imported: {len(report.problems)} bad row(s). Fix them, or use "
-            "--skip-bad to import the rest.",
+            f"Ничего не загружено: строк с ошибками {len(report.problems)}. Исправьте их "
+            "или запустите с --skip-bad, чтобы загрузить остальные.",
             err=True,
         )
         sys.exit(1)
@@ -243,9 +243,9 @@ def requests_import_command(path: Path, skip_bad: bool) -> None:
         requests_import.apply(session, report, datetime.now(MOSCOW), actor=cli_actor())
     db.dispose()
     click.echo(
-        f"{len(report.rows)} rows: {report.created} new, {report.updated} updated, "
-        f"{report.unchanged} unchanged"
-        + (f"; {len(report.problems)} bad rows skipped" if report.problems else "")
+        f"Загружено строк: {len(report.rows)} — новых {report.created}, изменено "
+        f"{report.updated}, без изменений {report.unchanged}"
+        + (f"; пропущено строк с ошибками: {len(report.problems)}" if report.problems else "")
         + "."
     )
     if report.problems:

@@ -2,7 +2,8 @@
 
 Columns: ``number,category,status,created_at,due_at`` (``next_step`` optional). A re-import
 updates rows in place, so loading the same file twice changes nothing. Every bad row is
-reported with its line; by default nothing is written when any row is bad.
+reported with its line, in Russian (the people who import are the hotline's staff, and the
+console shows the same lines); by default nothing is written when any row is bad.
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ def read_upload(data: bytes, name: str) -> ImportReport:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         report = ImportReport()
-        report.problems.append(f"{name}:{line}: the file is not UTF-8 text")
+        report.problems.append(
+            f"{name}:{line}: файл не в кодировке UTF-8; сохраните его как CSV UTF-8"
+        )
         return report
     return read_rows(io.StringIO(text, newline=""), name)
 
@@ -92,7 +95,7 @@ def read_rows(handle: TextIO, shown: str) -> ImportReport:
     header = [name.strip() for name in (reader.fieldnames or [])]
     missing = [name for name in REQUIRED if name not in header]
     if missing:
-        report.problems.append(f"{shown}:1: missing column(s): {', '.join(missing)}")
+        report.problems.append(f"{shown}:1: в заголовке нет столбцов: {', '.join(missing)}")
         return report
     seen: dict[str, int] = {}
     for record in reader:
@@ -122,19 +125,22 @@ def read_rows(handle: TextIO, shown: str) -> ImportReport:
 def _check(row: dict[str, str], line: int, seen: dict[str, int]) -> str:
     number = row["number"]
     if not (number.isdigit() and 6 <= len(number) <= 10):
-        return f"request number '{number}' must be 6 to 10 digits"
+        return f"номер обращения «{number}» должен состоять из 6–10 цифр"
     if number in seen:
-        return f"request {number} is also on line {seen[number]}"
+        return f"обращение {number} уже есть в строке {seen[number]}"
     status = RUSSIAN_STATUSES.get(row["status"].lower(), row["status"].lower())
     if status not in STATUSES:
-        return f"unknown status '{row['status']}' (use one of: {', '.join(STATUSES)})"
+        return (
+            f"неизвестный статус «{row['status']}»; допустимы: {', '.join(RUSSIAN_STATUSES)} "
+            f"или {', '.join(STATUSES)}"
+        )
     for column in ("created_at", "due_at"):
         if column == "due_at" and not row[column]:
             continue
         try:
             _moment(row[column], end_of_day=False)
         except ValueError:
-            return f"{column} '{row[column]}' is not a date like 2026-11-25 or 2026-11-25T10:00"
+            return f"{column} «{row[column]}» — не дата; нужно 2026-11-25 или 2026-11-25T10:00"
     return ""
 
 

@@ -33,12 +33,12 @@ def csv_file(tmp_path: Path) -> Path:
 def test_import_is_idempotent_and_updates_changed_rows(database_url: str, csv_file: Path) -> None:
     first = run(database_url, "requests", "import", str(csv_file))
     assert first.exit_code == 0, first.output
-    assert "2 rows: 2 new, 0 updated, 0 unchanged." in first.output
+    assert "Загружено строк: 2 — новых 2, изменено 0, без изменений 0." in first.output
     again = run(database_url, "requests", "import", str(csv_file))
-    assert "2 rows: 0 new, 0 updated, 2 unchanged." in again.output
+    assert "Загружено строк: 2 — новых 0, изменено 0, без изменений 2." in again.output
     csv_file.write_text(GOOD.replace("in_work", "answered"), encoding="utf-8")
     changed = run(database_url, "requests", "import", str(csv_file))
-    assert "2 rows: 0 new, 1 updated, 1 unchanged." in changed.output
+    assert "Загружено строк: 2 — новых 0, изменено 1, без изменений 1." in changed.output
     db = Database(database_url)
     with db.sessions() as session:
         request = session.get(Request, "123456")
@@ -65,19 +65,20 @@ def test_bad_rows_are_reported_with_their_lines_and_nothing_is_imported(
     result = run(database_url, "requests", "import", str(path))
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert f"{path}:2: request number '12345' must be 6 to 10 digits" in lines
+    assert f"{path}:2: номер обращения «12345» должен состоять из 6–10 цифр" in lines
     assert (
-        f"{path}:3: unknown status 'lost' (use one of: registered, processing, in_work, "
-        "waiting_for_caller, answered, closed)" in lines
+        f"{path}:3: неизвестный статус «lost»; допустимы: зарегистрировано, в обработке, "
+        "в работе, ожидает ответа, ответ получен, закрыто или registered, processing, "
+        "in_work, waiting_for_caller, answered, closed" in lines
     )
     assert (
-        f"{path}:4: created_at 'yesterday' is not a date like 2026-11-25 or 2026-11-25T10:00"
+        f"{path}:4: created_at «yesterday» — не дата; нужно 2026-11-25 или 2026-11-25T10:00"
         in lines
     )
-    assert f"{path}:6: request 345678 is also on line 5" in lines
+    assert f"{path}:6: обращение 345678 уже есть в строке 5" in lines
     assert run(database_url, "requests", "show", "345678").exit_code == 1
     skipped = run(database_url, "requests", "import", "--skip-bad", str(path))
-    assert "1 rows: 1 new" in skipped.output
+    assert "Загружено строк: 1 — новых 1" in skipped.output
     assert run(database_url, "requests", "show", "345678").exit_code == 0
 
 
@@ -86,7 +87,7 @@ def test_missing_columns_are_named(database_url: str, tmp_path: Path) -> None:
     path.write_text("number,status\n123456,closed\n", encoding="utf-8")
     result = run(database_url, "requests", "import", str(path))
     assert result.exit_code == 1
-    assert f"{path}:1: missing column(s): category, created_at, due_at" in result.output
+    assert f"{path}:1: в заголовке нет столбцов: category, created_at, due_at" in result.output
 
 
 def test_listings_and_show_in_json(database_url: str, csv_file: Path) -> None:

@@ -101,7 +101,11 @@ def browser() -> Iterator[Any]:
         pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
     playwright = sync_playwright().start()
     try:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # The page's locale (the context's) does not reach the browser's own widgets (date
+        # fields, file buttons): those follow LANGUAGE, given chromium-l10n's Russian.
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, env={**os.environ, "LANGUAGE": "ru"}
+        )
     except Exception as exc:
         playwright.stop()
         pytest.skip(f"Chromium at {CHROMIUM} did not start: {exc}")
@@ -306,7 +310,9 @@ def test_import_a_csv_with_a_bad_row(page: Any, deployment: Deployment, tmp_path
     page.get_by_label("Файл CSV").set_input_files(str(upload))
     page.get_by_role("button", name="Загрузить").click()
     problems = page.locator("#import-problems")
-    expect(problems).to_contain_text("statuses.csv:3: request number '12' must be 6 to 10 digits")
+    expect(problems).to_contain_text(
+        "statuses.csv:3: номер обращения «12» должен состоять из 6–10 цифр"
+    )
     expect(problems).to_contain_text("Ничего не загружено")
     shot(deployment, page, "13-import-refused")
 

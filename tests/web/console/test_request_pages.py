@@ -62,7 +62,7 @@ def test_import_refuses_a_file_with_a_bad_row_as_the_command_does(
     page = _upload(supervisor, text)
     assert "Ничего не загружено" in page
     shown = [
-        line.split("<li>", 1)[1].split("</li>", 1)[0].replace("&#39;", "'")
+        line.split("<li>", 1)[1].split("</li>", 1)[0]
         for line in page.split('class="problems">', 1)[1].split("</ul>", 1)[0].split("</li>")
         if "<li>" in line
     ]
@@ -79,7 +79,7 @@ def test_import_refuses_a_file_with_a_bad_row_as_the_command_does(
     )
     assert cli.exit_code == 1
     assert shown == [line for line in cli.stderr.splitlines() if line.startswith("statuses.csv:")]
-    assert shown[0] == "statuses.csv:3: request number '12' must be 6 to 10 digits"
+    assert shown[0] == "statuses.csv:3: номер обращения «12» должен состоять из 6–10 цифр"
     assert supervisor.get("/console/requests/?number=7654321").status_code == 404
 
 
@@ -105,7 +105,7 @@ def test_import_names_a_file_that_is_not_utf8(supervisor: Console) -> None:
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     # The name is the file's own, never a path.
-    assert "etc_w.csv:2: the file is not UTF-8 text" in page
+    assert "etc_w.csv:2: файл не в кодировке UTF-8; сохраните его как CSV UTF-8" in page
 
 
 def test_import_without_a_file(supervisor: Console) -> None:
