@@ -73,6 +73,7 @@ from ivr.harness.ledger import Told, problems, told_number
 from ivr.harness.processes import (
     IVR,
     ServerProcess,
+    allowed_cpus,
     cpu_seconds,
     free_port,
     ivr_environ,
@@ -551,11 +552,13 @@ class Deployment:
             IVR_LOG_LEVEL=args.app_log_level,
             IVR_WORKER_INTERVAL="5",
             IVR_METRICS_TOKEN=METRICS_TOKEN,
+            IVR_WEB_CPU_PINNING="true" if args.cpu_pinning else "false",
         )
         self.server = ServerProcess(
             self.env, workdir, port, workers=args.workers, threads=args.threads
         )
         self.worker: subprocess.Popen[bytes] | None = None
+        self.worker_cpus: list[str] = []
 
     def _database(self, url: str | None) -> str:
         """A fresh migrated database: an SQLite file here, or a schema of our own."""
@@ -585,6 +588,7 @@ class Deployment:
         if self.groups is not None:
             assert self.server.process is not None
             self.groups.follow(self.server.process.pid, self.args.workers)
+        self.worker_cpus = self._worker_cpus()
         if self.args.worker:
             log = (self.workdir / "worker.log").open("ab")
             self.worker = subprocess.Popen(
@@ -596,6 +600,19 @@ class Deployment:
                 start_new_session=True,
             )
             log.close()
+
+    def _worker_cpus(self) -> list[str]:
+        """The CPUs each web worker may run on (``/proc``); with --cpu-pinning, one each."""
+        assert self.server.process is not None
+        deadline = time.monotonic() + 30
+        pids = worker_pids(self.server.process.pid)
+        while len(pids) < self.args.workers and time.monotonic() < deadline:
+            time.sleep(0.1)  # the first worker answered; the others are still forking
+            pids = worker_pids(self.server.process.pid)
+        cpus = sorted(allowed_cpus(pid) for pid in pids)
+        if self.args.cpu_pinning and not all(cpu.isdigit() for cpu in cpus):
+            raise BenchError(f"--cpu-pinning: the workers were not pinned (CPUs: {cpus})")
+        return cpus
 
     def server_pids(self) -> set[int]:
         """The gunicorn master and its workers."""
@@ -1017,6 +1034,8 @@ def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, 
                 "p99_limit_ms": args.p99_ms,
                 "app_log_level": args.app_log_level,
                 "web_cpu": deployment.groups.settings() if deployment.groups else None,
+                "cpu_pinning": args.cpu_pinning,
+                "worker_cpus": deployment.worker_cpus,
             },
             "steps": steps,
             "sustained_concurrent_calls": best["equivalent_concurrent_calls"] if best else 0,
@@ -1046,6 +1065,11 @@ def report(result: dict[str, Any]) -> str:
             f" {s['web_cpu']['groups_made']} group(s))."
             if s.get("web_cpu")
             else " no CPU quota for the web processes."
+        )
+        + (
+            f" Web workers pinned (IVR_WEB_CPU_PINNING), CPUs {', '.join(s['worker_cpus'])}."
+            if s.get("cpu_pinning")
+            else ""
         ),
         "",
     ]
@@ -1157,6 +1181,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="Q",
         help="limit each gunicorn worker process to Q CPUs (a cgroup CPU quota of its own;"
         " needs root and a writable cgroup file system)",
+    )
+    parser.add_argument(
+        "--cpu-pinning",
+        action="store_true",
+        help="each web worker on one CPU of its own (IVR_WEB_CPU_PINNING=true)",
     )
     parser.add_argument(
         "--cgroup-root",

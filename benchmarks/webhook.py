@@ -58,6 +58,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from ivr.harness.processes import allowed_cpus
+
 ROOT = Path(__file__).resolve().parents[1]
 
 AUTH_TOKEN = "bench-auth-token"
@@ -227,24 +229,6 @@ def cpu_seconds(pid: int | None) -> float:
     except (OSError, IndexError):
         return math.nan
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def allowed_cpus(pid: int | None) -> str:
-    """The CPUs a process may run on, as /proc lists them (``0-1``, ``3``), or ``?``."""
-    if pid is None:
-        return "?"
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return "?"
-    return next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in status.splitlines()
-            if line.startswith("Cpus_allowed_list:")
-        ),
-        "?",
-    )
 
 
 # -- requests --------------------------------------------------------------------------------

@@ -43,6 +43,24 @@ def worker_pids(master: int) -> set[int]:
     return {int(pid) for pid in children}
 
 
+def allowed_cpus(pid: int | None) -> str:
+    """The CPUs a process may run on, as /proc lists them (``0-1``, ``3``), or ``?``."""
+    if pid is None:
+        return "?"
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "?"
+    return next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in status.splitlines()
+            if line.startswith("Cpus_allowed_list:")
+        ),
+        "?",
+    )
+
+
 def cpu_seconds(pids: set[int] | list[int]) -> float:
     """User + system CPU time of processes (all their threads) from /proc; a process that is
     gone counts 0."""

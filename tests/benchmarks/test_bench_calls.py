@@ -4,6 +4,7 @@ works, the report has its figures, and the database check holds. No timing is as
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +77,26 @@ def test_a_told_number_missing_from_the_database_is_reported(tmp_path: Path) -> 
         "request 1234567 told to +79160000001 is not in the database",
         "request 1234567 (booking) has no callback",
     ]
+
+
+def test_the_run_says_which_cpus_its_workers_run_on(result: dict[str, Any]) -> None:
+    """Without --cpu-pinning a worker may run on every CPU the benchmark may."""
+    everything = calls.allowed_cpus(os.getpid())
+    assert result["settings"]["cpu_pinning"] is False
+    assert result["settings"]["worker_cpus"] == [everything]
+
+
+@pytest.mark.skipif(
+    len(os.sched_getaffinity(0)) < 2, reason="pinning needs two CPUs to choose from"
+)
+def test_cpu_pinning_puts_each_web_worker_on_a_cpu_of_its_own(tmp_path: Path) -> None:
+    args = calls.parse_args(["--cpu-pinning", "--workers", "2", "--app-log-level", "WARNING"])
+    deployment = calls.Deployment(args, tmp_path)
+    try:
+        deployment.start()
+        pinned = deployment.worker_cpus
+    finally:
+        deployment.stop()
+    assert len(pinned) == 2
+    assert all(cpu.isdigit() for cpu in pinned)
+    assert len(set(pinned)) == 2
