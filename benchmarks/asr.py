@@ -274,7 +274,7 @@ def run_e2e(
     workdir: Path,
 ) -> None:
     """Fills each sample's ``answer_seconds`` and ``read_back``."""
-    from ivr.config import Settings
+    from benchmarks.local_app import in_process_settings
     from ivr.engine.request_status import CANDIDATE
     from ivr.store.migrate import upgrade
     from ivr.store.models import Call
@@ -291,21 +291,14 @@ def run_e2e(
     upgrade(url)
     moment = datetime.fromisoformat(CLOCK)
     with recording_host(recordings) as base_url:
-        settings = Settings.model_validate(
-            {
-                "environment": "test",
-                "database_url": url,
-                "public_url": PUBLIC_URL,
-                "flows_dir": ROOT / "flows",
-                "prompts_dir": ROOT / "prompts",
-                "var_dir": workdir / "var",
-                "recordings_dir": workdir / "recordings",
-                "twilio_account_sid": ACCOUNT_SID,
-                "twilio_auth_token": AUTH_TOKEN,
-                "twilio_api_base": base_url,
-                "reload_interval": 0,
-                "log_level": "WARNING",
-            }
+        settings = in_process_settings(
+            workdir,
+            url,
+            PUBLIC_URL,
+            ACCOUNT_SID,
+            AUTH_TOKEN,
+            twilio_api_base=base_url,
+            reload_interval=0,
         )
         app = create_app(settings, clock=lambda: moment, recognizer=recognizer)
         db = app.extensions["ivr"].db

@@ -35,7 +35,6 @@ from twilio.request_validator import RequestValidator
 from benchmarks.webhook import ACCOUNT_SID, AUTH_TOKEN, CLOCK, twilio_fields
 
 PUBLIC_URL = "https://ivr.bench.invalid"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class BenchError(Exception):
@@ -44,26 +43,13 @@ class BenchError(Exception):
 
 def build_app(workdir: Path, database_url: str | None) -> Any:
     """The real app over the shipped flows, on a fresh database of its own."""
-    from ivr.config import Settings
+    from benchmarks.local_app import in_process_settings
     from ivr.store.migrate import upgrade
     from ivr.web import create_app
 
     url = database_url or f"sqlite:///{workdir}/ivr.db"
     upgrade(url)
-    settings = Settings.model_validate(
-        {
-            "environment": "test",
-            "database_url": url,
-            "public_url": PUBLIC_URL,
-            "flows_dir": ROOT / "flows",
-            "prompts_dir": ROOT / "prompts",
-            "var_dir": workdir / "var",
-            "recordings_dir": workdir / "recordings",
-            "twilio_account_sid": ACCOUNT_SID,
-            "twilio_auth_token": AUTH_TOKEN,
-            "log_level": "WARNING",
-        }
-    )
+    settings = in_process_settings(workdir, url, PUBLIC_URL, ACCOUNT_SID, AUTH_TOKEN)
     moment = datetime.fromisoformat(CLOCK)
     return create_app(settings, clock=lambda: moment)
 
