@@ -46,7 +46,7 @@ from ivr.flows.nodes import QueueNode
 from ivr.flows.registry import FlowRegistry
 from ivr.services.events import NO_EVENTS, UNKNOWN_LINE, CallEvents, direction_label, line_label
 from ivr.store.call_records import CallRecord, NewCall, call_rows, read_call
-from ivr.store.db import Database, DriverStatements, Statements
+from ivr.store.db import Database, Statements, TurnStatements
 from ivr.store.models import Call, Callback, FlowVersion
 from ivr.store.upsert import insert_ignore
 from ivr.telephony.carrier_fields import confidence, whole_seconds
@@ -300,7 +300,7 @@ class CallService:
             # A booking to read, a flow snapshot to store, or an action at the start: an ORM
             # session, with the row locked against a second delivery.
             with self.db.transaction(mode) as session:
-                statements = DriverStatements.of(session)
+                statements = TurnStatements.of(session)
                 if self.rows.lock(statements, sid) is not None:
                     log.info("call %s: incoming webhook repeated, answering as before", sid)
                     return self._last_answer(statements, sid), ()
@@ -441,7 +441,7 @@ class CallService:
         def attempt(mode: SessionMode, slow_results: SlowResults) -> Answer:
             if mode is not None:
                 with self.db.transaction(mode) as session:
-                    statements = DriverStatements.of(session)
+                    statements = TurnStatements.of(session)
                     return self._step(
                         statements, (session, mode), sid, turn, event, now, slow_results
                     )

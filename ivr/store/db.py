@@ -19,147 +19,54 @@ alone, checkpoint and delete the WAL under us.
 from __future__ import annotations
 
 import threading
-import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, Row, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Executable
 
 from ivr.config import Settings
 from ivr.store import jsontext
 
-# A DB-API connection as the driver made it (sqlite3 or psycopg).
-DriverConnection = Any
-
 
 class Statements(Protocol):
-    """Single SQL statements in the driver's own dialect and parameter style."""
+    """Single SQLAlchemy Core statements on one connection."""
 
-    def fetchone(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    def fetchone(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
         """The first row the statement returns, or None."""
 
-    def execute(self, sql: str, params: Sequence[Any]) -> int:
+    def execute(self, statement: Executable, params: Mapping[str, Any]) -> int:
         """Run a statement that changes rows; how many it changed."""
 
 
-class DriverStatements:
-    """Statements on a driver connection, inside the transaction it has open."""
-
-    def __init__(self, connection: DriverConnection) -> None:
-        self.connection = connection
-
-    @classmethod
-    def of(cls, session: Session) -> DriverStatements:
-        """The statements of an ORM session's own connection and transaction."""
-        return cls(session.connection().connection.driver_connection)
-
-    def fetchone(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        """The first row the statement returns, or None."""
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute(sql, params)
-            row: tuple[Any, ...] | None = cursor.fetchone()
-            return row
-        finally:
-            cursor.close()
-
-    def execute(self, sql: str, params: Sequence[Any]) -> int:
-        """Run a statement that changes rows; how many it changed."""
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute(sql, params)
-            changed: int = cursor.rowcount
-            return changed
-        finally:
-            cursor.close()
-
-
-class _ThreadConnection:
-    """A thread's own connection, closed when the thread ends (its ``threading.local`` lets
-    go of this holder) or when the database is disposed of, whichever comes first."""
-
-    __slots__ = ("__weakref__", "_finalizer", "closed", "connection", "lock")
-
-    def __init__(self, connection: DriverConnection) -> None:
-        self.connection = connection
-        # Held by its thread for a statement and by ``close``: SQLite must not have a
-        # connection closed under a statement running on it (the process would crash).
-        self.lock = threading.Lock()
-        self.closed = False
-        # Not left to the connection's own end: its statement cache refers back to it, so
-        # only a garbage collection would close it.
-        self._finalizer = weakref.finalize(self, connection.close)
-
-    def close(self) -> None:
-        """Close the connection once no statement runs on it."""
-        with self.lock:
-            self.closed = True
-            self._finalizer()
-
-
-class _SqliteTurnStatements:
-    """SQLite statements that are each a transaction of their own (the connections are in
-    autocommit mode).
-
-    Reads run on a connection of the calling thread's own, outside the writer lock: under
-    WAL a reader never waits for a writer. Writes run on one shared connection under the
-    process's writer lock. Reads stay out of that lock because a thread holding it gives up
-    the GIL inside SQLite and must win it back before it can let go: under load that can
-    take the interpreter's whole switch interval, and every other turn would wait behind it.
-    """
+class TurnStatements:
+    """Statements on a Core connection; writes hold ``write_lock`` (SQLite's writer lock
+    when each statement commits on its own, nothing inside a transaction)."""
 
     def __init__(
-        self, lock: AbstractContextManager[Any], connect: Callable[[], DriverConnection]
+        self, connection: Connection, write_lock: AbstractContextManager[Any] | None = None
     ) -> None:
-        self._lock = lock
-        self._connect = connect
-        self._local = threading.local()
-        self._readers: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
-        self._readers_lock = threading.Lock()
-        self._writer: DriverConnection | None = None
+        self.connection = connection
+        self._write_lock = write_lock or nullcontext()
 
-    def _reader(self) -> _ThreadConnection:
-        mine: _ThreadConnection | None = getattr(self._local, "mine", None)
-        if mine is None:
-            mine = _ThreadConnection(self._connect())
-            with self._readers_lock:
-                self._readers.add(mine)
-            self._local.mine = mine
-        return mine
+    @classmethod
+    def of(cls, session: Session) -> TurnStatements:
+        """The statements of an ORM session's own connection and transaction."""
+        return cls(session.connection())
 
-    def fetchone(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        while True:
-            mine = self._reader()
-            with mine.lock:
-                if not mine.closed:
-                    row: tuple[Any, ...] | None = mine.connection.execute(sql, params).fetchone()
-                    return row
-            # Closed by ``close`` (the database was disposed of): open another.
-            self._local.mine = None
+    def fetchone(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+        """The first row the statement returns, or None."""
+        return self.connection.execute(statement, params).first()
 
-    def execute(self, sql: str, params: Sequence[Any]) -> int:
-        with self._lock:
-            if self._writer is None:
-                self._writer = self._connect()
-            # ``executemany`` of one row: the same statement without ``execute``'s lookup of
-            # ``lastrowid``, one hand-over of the GIL fewer (``ivr.store.call_records``).
-            changed: int = self._writer.executemany(sql, (params,)).rowcount
+    def execute(self, statement: Executable, params: Mapping[str, Any]) -> int:
+        """Run a statement that changes rows; how many it changed."""
+        with self._write_lock:
+            changed: int = self.connection.execute(statement, params).rowcount
             return changed
-
-    def close(self) -> None:
-        """Close every connection opened for turns; later statements open new ones."""
-        with self._lock, self._readers_lock:
-            writer, self._writer = self._writer, None
-            readers, self._readers = list(self._readers), weakref.WeakSet()
-            self._local = threading.local()
-        if writer is not None:
-            writer.close()
-        for reader in readers:
-            reader.close()
 
 
 # Execution option marking a connection as a writer; transactions of an engine without it
@@ -172,6 +79,42 @@ DURABLE_SYNC = "FULL"
 NAVIGATION_SYNC_LEVELS = ("NORMAL", "FULL")
 # Where a pooled connection remembers the level it was last set to.
 _SYNC_INFO = "ivr_synchronous"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, synchronous: str) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_connect_args() -> dict[str, Any]:
+    return {"timeout": 30, "check_same_thread": False}
+
+
+def make_turn_engine(url: str, navigation_sync: str, **kwargs: Any) -> Engine:
+    """SQLite: an engine whose connections commit every statement on its own (autocommit),
+    synced at ``navigation_sync``: a call's plain turn is two single statements on it.
+
+    An engine of its own, so that its connections never switch between autocommit and the
+    transactions ``make_engine``'s begin themselves."""
+    kwargs.setdefault("json_serializer", jsontext.dumps)
+    kwargs.setdefault("json_deserializer", jsontext.loads)
+    engine = create_engine(
+        url,
+        connect_args=_sqlite_connect_args(),
+        hide_parameters=True,
+        isolation_level="AUTOCOMMIT",
+        **kwargs,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        _sqlite_pragmas(dbapi_connection, navigation_sync)
+
+    return engine
 
 
 def make_engine(url: str, navigation_sync: str = "NORMAL", **kwargs: Any) -> Engine:
@@ -193,7 +136,7 @@ def make_engine(url: str, navigation_sync: str = "NORMAL", **kwargs: Any) -> Eng
     # hide_parameters: error messages would otherwise carry callers' numbers into the logs.
     engine = create_engine(
         url,
-        connect_args={"timeout": 30, "check_same_thread": False},
+        connect_args=_sqlite_connect_args(),
         hide_parameters=True,
         **kwargs,
     )
@@ -202,12 +145,7 @@ def make_engine(url: str, navigation_sync: str = "NORMAL", **kwargs: Any) -> Eng
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={DURABLE_SYNC}")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+        _sqlite_pragmas(dbapi_connection, DURABLE_SYNC)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -259,8 +197,8 @@ class Database:
         self._writer: AbstractContextManager[Any] = (
             threading.Lock() if self.sqlite else nullcontext()
         )
-        # SQLite: the connections turns run on (``turn``): each thread's own, and one writer.
-        self._sqlite_turns = _SqliteTurnStatements(self._writer, self._own_connection)
+        # SQLite: the connections turns run on (``turn``), each statement committed alone.
+        self._turn_engine = make_turn_engine(url, navigation_sync) if self.sqlite else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -282,37 +220,19 @@ class Database:
     def turn(self) -> Iterator[Statements]:
         """The statements of one call's turn, without an ORM session: the per-turn hot path.
 
-        SQLite: each statement is a transaction of its own, on connections kept for turns
-        (their page caches stay warm): a read on the thread's own, the write on a shared
-        one under the writer lock; the lock is free while the turn is worked out.
+        SQLite: each statement is a transaction of its own (an autocommit connection of
+        ``make_turn_engine``); a read never waits for a writer under WAL, the write waits
+        for the process's writer lock, which is free while the turn is worked out.
         PostgreSQL: one transaction on a pooled connection, committed when the block ends,
-        rolled back when it raises. A turn's one write is
-        its last statement, so a turn that fails stores nothing on either.
+        rolled back when it raises. A turn's one write is its last statement, so a turn that
+        fails stores nothing on either.
         """
-        if self.sqlite:
-            yield self._sqlite_turns
+        if self._turn_engine is not None:
+            with self._turn_engine.connect() as connection:
+                yield TurnStatements(connection, self._writer)
             return
-        pooled = self.engine.raw_connection()
-        try:
-            connection: DriverConnection = pooled.driver_connection
-            try:
-                yield DriverStatements(connection)
-            except BaseException:
-                connection.rollback()
-                raise
-            connection.commit()
-        finally:
-            pooled.close()
-
-    def _own_connection(self) -> DriverConnection:
-        # Set up as the pool's are (WAL, pragmas), but not counted against the pool: the
-        # pool stays whole for the sessions. Its owner closes it. Turns only navigate (what
-        # a caller leaves is stored in a durable ``transaction``).
-        pooled = self.engine.raw_connection()
-        connection: DriverConnection = pooled.driver_connection
-        pooled.detach()
-        connection.execute(f"PRAGMA synchronous={self.navigation_sync}")
-        return connection
+        with self.engine.begin() as connection:
+            yield TurnStatements(connection)
 
     def ping(self) -> bool:
         """True when the database answers."""
@@ -325,5 +245,6 @@ class Database:
 
     def dispose(self) -> None:
         """Close every connection: the pool's and the turns'."""
-        self._sqlite_turns.close()
+        if self._turn_engine is not None:
+            self._turn_engine.dispose()
         self.engine.dispose()

@@ -32,7 +32,7 @@ def test_a_durable_transaction_syncs_its_commit_and_navigation_does_not(sqlite_u
         assert synchronous_in(db, durable=True) == FULL
         assert synchronous_in(db, durable=False) == NORMAL
         with db.turn() as turn:
-            assert turn.fetchone("PRAGMA synchronous", ()) == (NORMAL,)
+            assert turn.fetchone(text("PRAGMA synchronous"), {}) == (NORMAL,)
     finally:
         db.dispose()
 
@@ -42,7 +42,7 @@ def test_every_commit_can_wait_for_the_disk(sqlite_url: str) -> None:
     try:
         assert synchronous_in(db, durable=False) == FULL
         with db.turn() as turn:
-            assert turn.fetchone("PRAGMA synchronous", ()) == (FULL,)
+            assert turn.fetchone(text("PRAGMA synchronous"), {}) == (FULL,)
     finally:
         db.dispose()
 
@@ -67,7 +67,7 @@ def test_a_durable_commit_keeps_the_lock_other_processes_see(sqlite_url: str) ->
     db = Database(sqlite_url)
     try:
         with db.turn() as turn:  # a turn's connection stays open, as a server's does
-            turn.fetchone("SELECT 1", ())
+            turn.fetchone(text("SELECT 1"), {})
         with db.transaction() as session:
             number = create_request(session, source="voicemail", now=datetime.now(UTC)).number
         subprocess.run([sys.executable, "-c", OTHER_PROCESS, str(path)], check=True)
