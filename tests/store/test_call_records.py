@@ -133,7 +133,7 @@ def new_call(twiml: str) -> NewCall:
 
 
 def test_a_new_call_inserted_by_the_driver_reads_back_as_the_orm_wrote_it(db: Database) -> None:
-    # The first turn writes the row with the driver's own INSERT: the ORM, the console and
+    # The first turn writes the row with a Core INSERT (not the ORM): the ORM, the console and
     # the status callback must read it exactly as a row the ORM created.
     rows = call_rows(db.dialect, db.driver)
     with db.turn() as statements:
